@@ -1,0 +1,416 @@
+{%- if config -%}
+//! Settings, typed and checked before anything starts (factor III: config in the environment).
+//!
+//! Each layer overrides the one before it:
+//! 1. the defaults in this file;
+//! 2. a TOML file, when `{{env_prefix}}CONFIG_PATH` names one (keys as in `config` output);
+//! 3. the variables platforms set themselves: `PORT`{% if database %} and `DATABASE_URL`{% endif %};
+//! 4. `{{env_prefix}}*` variables, nested keys joined by `__`: `{{env_prefix}}HTTP__BODY_LIMIT_BYTES`;
+//! 5. `{{env_prefix}}*_FILE` variables naming a file that holds the value, the way container
+//!    platforms hand out secrets: `{{env_prefix}}DATABASE__PASSWORD_FILE=/run/secrets/db`.
+//!
+//! A `.env` file, when present, is read into the environment first: a convenience for local
+//! development that never overrides a variable already set. `.env.example` lists every variable.
+{%- else -%}
+//! Settings (factor III: config in the environment). Only the platform's `PORT`{% if database %}
+//! and `DATABASE_URL`{% endif %} are read; everything else keeps the defaults in this file.
+{%- endif %}
+
+use std::net::{IpAddr, Ipv4Addr};
+{%- if config %}
+use std::path::Path;
+{%- endif %}
+
+use anyhow::{Context, ensure};
+{%- if config %}
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+{%- endif %}
+{%- if database %}
+use secrecy::SecretString;
+{%- endif %}
+{%- if config %}
+use serde::{Deserialize, Serialize};
+{%- endif %}
+{%- if config %}
+
+/// Prefix of every variable this service reads, besides the platform's own
+/// `PORT`{% if database %} and `DATABASE_URL`{% endif %}.
+pub const ENV_PREFIX: &str = "{{env_prefix}}";
+{%- endif %}
+
+/// Everything the service can be told. The defaults suit local development.
+#[derive(Debug, Clone{% if config %}, Deserialize, Serialize{% endif %})]
+{%- if config %}
+#[serde(default, deny_unknown_fields)]
+{%- endif %}
+pub struct Config {
+    /// Address to listen on. `0.0.0.0` accepts connections from outside a container.
+    pub host: IpAddr,
+    /// Port to listen on (factor VII: port binding).
+    pub port: u16,
+    /// Limits on every HTTP request.
+    pub http: HttpConfig,
+{%- if logging %}
+    /// Log output.
+    pub log: LogConfig,
+{%- endif %}
+{%- if shutdown %}
+    /// Graceful shutdown.
+    pub shutdown: ShutdownConfig,
+{%- endif %}
+{%- if database %}
+    /// The PostgreSQL database (factor IV: an attached resource, located by config alone).
+    pub database: DatabaseConfig,
+{%- endif %}
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: {{port}},
+            http: HttpConfig::default(),
+{%- if logging %}
+            log: LogConfig::default(),
+{%- endif %}
+{%- if shutdown %}
+            shutdown: ShutdownConfig::default(),
+{%- endif %}
+{%- if database %}
+            database: DatabaseConfig::default(),
+{%- endif %}
+        }
+    }
+}
+
+/// Bounds that keep one client from holding the service.
+#[derive(Debug, Clone{% if config %}, Deserialize, Serialize{% endif %})]
+{%- if config %}
+#[serde(default, deny_unknown_fields)]
+{%- endif %}
+pub struct HttpConfig {
+    /// Seconds a request may take before it is answered with 503 Service Unavailable.
+    pub request_timeout_secs: u64,
+    /// Largest request body accepted, in bytes; larger ones get 413 Payload Too Large.
+    pub body_limit_bytes: usize,
+    /// Origins whose browser scripts may call this service (`https://app.example.com`).
+    /// Empty, the default, allows no cross-origin calls.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+            cors_allowed_origins: Vec::new(),
+        }
+    }
+}
+{%- if logging %}
+
+/// Log output (factor XI: logs are an event stream on stdout).
+#[derive(Debug, Clone, Default{% if config %}, Deserialize, Serialize{% endif %})]
+{%- if config %}
+#[serde(default, deny_unknown_fields)]
+{%- endif %}
+pub struct LogConfig {
+    /// `auto` (JSON when stdout is not a terminal, text when it is), `json` or `text`.
+    /// Levels come from `RUST_LOG`.
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq{% if config %}, Deserialize, Serialize{% endif %})]
+{%- if config %}
+#[serde(rename_all = "lowercase")]
+{%- endif %}
+pub enum LogFormat {
+    /// JSON unless stdout is a terminal.
+    #[default]
+    Auto,
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable text, for terminals.
+    Text,
+}
+{%- endif %}
+{%- if shutdown %}
+
+/// Graceful shutdown (factor IX: disposability).
+#[derive(Debug, Clone{% if config %}, Deserialize, Serialize{% endif %})]
+{%- if config %}
+#[serde(default, deny_unknown_fields)]
+{%- endif %}
+pub struct ShutdownConfig {
+    /// Seconds to keep serving after the stop signal while readiness already fails, so load
+    /// balancers stop sending traffic before the listener closes. Zero where the platform
+    /// waits itself (a Kubernetes `preStop` sleep).
+    pub drain_delay_secs: u64,
+    /// Seconds from the stop signal until the process exits whatever is still open. Keep it
+    /// below the platform's grace period (10 s for `docker stop`, 30 s on Kubernetes).
+    pub timeout_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            drain_delay_secs: 0,
+            timeout_secs: 8,
+        }
+    }
+}
+{%- endif %}
+{%- if database %}
+
+/// Where the database is and how the pool uses it.
+#[derive(Debug, Clone{% if config %}, Deserialize, Serialize{% endif %})]
+{%- if config %}
+#[serde(default, deny_unknown_fields)]
+{%- endif %}
+pub struct DatabaseConfig {
+    /// `postgres://user:password@host:5432/name`. Platforms set `DATABASE_URL`{% if config %};
+    /// `{{env_prefix}}DATABASE__URL` overrides it{% endif %}. A secret: it usually holds the password.
+{%- if config %}
+    #[serde(deserialize_with = "secret", serialize_with = "redacted")]
+{%- endif %}
+    pub url: Option<SecretString>,
+{%- if config %}
+    /// Replaces the password in `url` when set, so the URL can sit in plain config and the
+    /// password in a secret file (`{{env_prefix}}DATABASE__PASSWORD_FILE`).
+    #[serde(deserialize_with = "secret", serialize_with = "redacted")]
+    pub password: Option<SecretString>,
+{%- endif %}
+    /// Most connections the pool keeps open.
+    pub max_connections: u32,
+    /// Milliseconds a request waits for a free connection before it fails.
+    pub acquire_timeout_ms: u64,
+    /// Milliseconds a statement may run before PostgreSQL cancels it; 0 means no limit.
+    pub statement_timeout_ms: u64,
+    /// Apply pending migrations when `serve` starts. Off by default: run the `migrate` command
+    /// as its own release step, so replicas starting together never race to migrate.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+{%- if config %}
+            password: None,
+{%- endif %}
+            max_connections: 10,
+            acquire_timeout_ms: 3_000,
+            statement_timeout_ms: 10_000,
+            migrate_on_start: false,
+        }
+    }
+}
+{%- endif %}
+
+impl Config {
+{%- if config %}
+    /// Reads every layer (see the module docs) and checks the result.
+    ///
+    /// Errors name the offending key and where it came from, never a secret's value.
+    pub fn load() -> anyhow::Result<Self> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            Err(error) => return Err(error).context("cannot read .env"),
+        }
+
+        let mut figment = Figment::new();
+        let config_path = format!("{ENV_PREFIX}CONFIG_PATH");
+        if let Some(path) = std::env::var_os(&config_path) {
+            let path = Path::new(&path);
+            ensure!(
+                path.is_file(),
+                "{config_path} names {}, which is not a readable file",
+                path.display()
+            );
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Self = figment
+            .merge(platform_variables())
+            .merge(prefixed_variables())
+            .merge(SecretFiles)
+            .extract()
+            .map_err(describe)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The effective configuration as TOML, with every secret replaced by `[REDACTED]`.
+    pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
+        toml::to_string_pretty(self).context("cannot print the configuration")
+    }
+{%- else %}
+    /// Reads the platform's `PORT`{% if database %} and `DATABASE_URL`{% endif %}; everything else keeps its default.
+    pub fn load() -> anyhow::Result<Self> {
+        let mut config = Self::default();
+        if let Ok(port) = std::env::var("PORT") {
+            config.port = port
+                .parse()
+                .context("PORT must be a port number between 1 and 65535")?;
+        }
+{%- if database %}
+        config.database.url = std::env::var("DATABASE_URL").ok().map(SecretString::from);
+{%- endif %}
+        config.validate()?;
+        Ok(config)
+    }
+{%- endif %}
+
+    /// Checks what types alone cannot, so a bad value stops the service before it binds.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        ensure!(self.port != 0, "port must be between 1 and 65535");
+        ensure!(
+            self.http.request_timeout_secs > 0,
+            "http.request_timeout_secs must be at least 1"
+        );
+{%- if shutdown %}
+        ensure!(
+            self.shutdown.drain_delay_secs < self.shutdown.timeout_secs,
+            "shutdown.drain_delay_secs must be less than shutdown.timeout_secs"
+        );
+{%- endif %}
+{%- if database %}
+        self.database
+            .connect_options()
+            .context("database.url is not usable")?;
+{%- endif %}
+        Ok(())
+    }
+}
+{%- if config %}
+
+/// `PORT`{% if database %} and `DATABASE_URL`{% endif %}, as platforms (Heroku, Cloud Run, Fly, Render) inject them.
+fn platform_variables() -> Env {
+{%- if database %}
+    Env::raw().only(&["PORT", "DATABASE_URL"]).map(|key| {
+        if key == "DATABASE_URL" {
+            "database.url".into()
+        } else {
+            key.into()
+        }
+    })
+{%- else %}
+    Env::raw().only(&["PORT"])
+{%- endif %}
+}
+
+/// `{{env_prefix}}*` variables, except the config file's path and `*_FILE` secret references.
+fn prefixed_variables() -> Env {
+    Env::prefixed(ENV_PREFIX)
+        .ignore(&["CONFIG_PATH"])
+        .filter(|key| file_reference(key.as_str()).is_none())
+        .split("__")
+}
+
+/// The key a `*_FILE` variable sets, if the name is one.
+fn file_reference(name: &str) -> Option<&str> {
+    let split = name.len().checked_sub("_FILE".len())?;
+    let (key, suffix) = name.split_at_checked(split)?;
+    suffix.eq_ignore_ascii_case("_FILE").then_some(key)
+}
+
+/// `{{env_prefix}}KEY_FILE=/path` sets `KEY` to the contents of that file, less its trailing
+/// newline.
+struct SecretFiles;
+
+impl Provider for SecretFiles {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(format!("`{ENV_PREFIX}*_FILE` secret file"))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let references = Env::prefixed(ENV_PREFIX)
+            .filter_map(|key| file_reference(key.as_str()).map(Into::into))
+            .split("__");
+        let mut files = Figment::new();
+        for (key, path) in references.iter() {
+            let variable = format!(
+                "{ENV_PREFIX}{}_FILE",
+                key.as_str().replace('.', "__").to_uppercase()
+            );
+            let contents = std::fs::read_to_string(&path)
+                .map_err(|error| format!("{variable}: cannot read {path}: {error}"))?;
+            // Parsed like an environment variable: `8080` is a number, secrets read as strings.
+            let Ok(value) = contents.trim_end_matches(['\r', '\n']).parse::<Value>();
+            files = files.merge(Serialized::default(key.as_str(), value));
+        }
+        files.data()
+    }
+}
+
+/// Every problem as `key: what is wrong (where it was set)`. figment's `Debug` output is not
+/// used: it prints every value, secrets too.
+fn describe(error: figment::Error) -> anyhow::Error {
+    let problems: Vec<String> = error
+        .into_iter()
+        .map(|error| {
+            let origin = error.metadata.as_ref().map_or_else(
+                || "defaults".to_owned(),
+                |metadata| metadata.name.to_string(),
+            );
+            format!("{}: {} (from {origin})", error.path.join("."), error.kind)
+        })
+        .collect();
+    anyhow::anyhow!("invalid configuration: {}", problems.join("; "))
+}
+{%- if database %}
+
+/// Reads a secret whatever it looks like: from the environment `1234` arrives as a number, and a
+/// type error would quote it.
+fn secret<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SecretString>, D::Error> {
+    struct AnyScalar;
+
+    impl serde::de::Visitor<'_> for AnyScalar {
+        type Value = String;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a string")
+        }
+
+        fn visit_str<E>(self, value: &str) -> Result<String, E> {
+            Ok(value.to_owned())
+        }
+
+        fn visit_i64<E>(self, value: i64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+
+        fn visit_u64<E>(self, value: u64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+
+        fn visit_f64<E>(self, value: f64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+
+        fn visit_bool<E>(self, value: bool) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+    }
+
+    let value = deserializer.deserialize_any(AnyScalar)?;
+    Ok(Some(SecretString::from(value)))
+}
+
+/// Prints a secret as `[REDACTED]`.
+fn redacted<S: serde::Serializer>(
+    value: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => serializer.serialize_str("[REDACTED]"),
+        None => serializer.serialize_none(),
+    }
+}
+{%- endif %}
+{%- endif %}

@@ -1,0 +1,104 @@
+//! The probes and the `healthcheck` command.
+
+{% if database -%}
+use std::time::{Duration, Instant};
+
+{% endif -%}
+use axum::http::StatusCode;
+{%- if database %}
+use secrecy::SecretString;
+{%- endif %}
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use {{crate_name}}::health;
+
+{% if database -%}
+use crate::helpers::{spawn_app, spawn_app_with};
+{% else -%}
+use crate::helpers::spawn_app;
+{% endif -%}
+
+#[tokio::test]
+async fn livez_passes_as_uncached_health_json() {
+    let app = spawn_app().await;
+
+    let response = app.get("/livez").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/health+json"
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "pass");
+}
+
+#[tokio::test]
+async fn readyz_passes_when_the_service_is_ready() {
+    let app = spawn_app().await;
+
+    let response = app.get("/readyz").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/health+json"
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "pass");
+{%- if database %}
+    let postgres = &body["checks"]["postgres:responseTime"][0];
+    assert_eq!(postgres["status"], "pass");
+    assert_eq!(postgres["observedUnit"], "ms");
+{%- endif %}
+}
+{%- if database %}
+
+#[tokio::test]
+async fn without_the_database_readyz_fails_fast_and_livez_still_passes() {
+    let app = spawn_app_with(|config| {
+        // Nothing listens on port 1: the database is "down".
+        config.database.url = Some(SecretString::from(
+            "postgres://postgres:hunter2@127.0.0.1:1/app".to_owned(),
+        ));
+    })
+    .await;
+
+    let started = Instant::now();
+    let ready = app.get("/readyz").await;
+    let elapsed = started.elapsed();
+    let live = app.get("/livez").await;
+
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+    let body = ready.text().await.unwrap();
+    assert!(!body.contains("hunter2"), "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "fail");
+    assert_eq!(body["checks"]["postgres:responseTime"][0]["status"], "fail");
+    assert_eq!(live.status(), StatusCode::OK);
+}
+{%- endif %}
+
+#[tokio::test]
+async fn healthcheck_succeeds_against_a_ready_service() {
+    let app = spawn_app().await;
+
+    let outcome = health::probe(app.address.port()).await;
+
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn healthcheck_fails_when_nothing_listens() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+
+    let outcome = health::probe(port).await;
+
+    assert!(outcome.is_err());
+}
