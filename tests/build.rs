@@ -1,0 +1,98 @@
+//! Renders a covering set of slice combinations (every pair of slices in all four on/off states,
+//! plus all-on and all-off) and checks each render the way its own CI would: `cargo fmt --check`,
+//! `cargo clippy --all-targets -- -D warnings` (which also turns rustc's warnings into errors)
+//! and `cargo test`.
+//!
+//! One test runs the combinations one after another in one shared target folder
+//! (target/renders): dependencies compile once and no two cargo runs fight over its lock.
+//! Renders with the database slice need PostgreSQL: DATABASE_URL must be set.
+
+mod common;
+
+use std::time::Instant;
+
+use common::{Combo, DATABASE_URL_HELP, cargo_command, describe_output, progress, secs};
+
+/// The combinations to build: the pairwise set, all-on and all-off, each once.
+fn combos() -> Vec<Combo> {
+    let mut combos = vec![Combo::ALL_ON];
+    for combo in Combo::pairwise().into_iter().chain([Combo::ALL_OFF]) {
+        if !combos.contains(&combo) {
+            combos.push(combo);
+        }
+    }
+    combos
+}
+
+#[test]
+fn covering_combinations_pass_fmt_clippy_and_tests() {
+    let combos = combos();
+    let database_url = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+    if database_url.is_none() && combos.iter().any(|c| c.is_on("database")) {
+        panic!("{DATABASE_URL_HELP}");
+    }
+
+    let steps: [(&str, &[&str]); 3] = [
+        ("fmt", &["fmt", "--check"]),
+        (
+            "clippy",
+            &["clippy", "--all-targets", "--", "-D", "warnings"],
+        ),
+        ("test", &["test"]),
+    ];
+    let total = combos.len();
+    let mut failures = Vec::new();
+    for (i, combo) in combos.iter().enumerate() {
+        let started = Instant::now();
+        progress(&format!(
+            "[combo {}/{total}] {}: checking ...",
+            i + 1,
+            combo.label()
+        ));
+        let render = common::render_combo(&combo.project_name(), *combo);
+        let mut report = Vec::new();
+        for (step, args) in steps {
+            let mut cmd = cargo_command(&render.dir, args);
+            let output = common::run(&mut cmd);
+            if output.status.success() {
+                report.push(format!("{step} ok"));
+            } else {
+                // Later steps would fail the same way or hide this failure: stop here.
+                report.push(format!("{step} FAILED"));
+                failures.push(format!(
+                    "{} ({}): {step} failed\n{}",
+                    combo.label(),
+                    combo.project_name(),
+                    describe_output(&format!("{cmd:?}"), &output)
+                ));
+                break;
+            }
+        }
+        progress(&format!(
+            "[combo {}/{total}] {}: {} ({} s)",
+            i + 1,
+            combo.label(),
+            report.join(", "),
+            secs(started)
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {total} combinations failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn combination_list_is_a_deduplicated_covering_set() {
+    let combos = combos();
+    assert!(common::missing_pairs(&combos).is_empty());
+    assert!(combos.contains(&Combo::ALL_ON) && combos.contains(&Combo::ALL_OFF));
+    let mut unique = combos.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), combos.len());
+}

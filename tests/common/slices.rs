@@ -1,0 +1,73 @@
+//! What each slice of the template owns: its files and its direct dependencies.
+//!
+//! This is the one table the harness checks renders against. When the template gains a file or a
+//! dependency, add it here (and nowhere else).
+
+/// The slices, in the order used for combination labels and bit strings.
+pub const SLICES: [&str; 5] = ["config", "logging", "shutdown", "health", "database"];
+
+/// Files every render has, whatever the slices.
+pub const ALWAYS_FILES: &[&str] = &[
+    ".gitignore",
+    "Cargo.toml",
+    "README.md",
+    "src/cli.rs",
+    "src/config.rs",
+    "src/http/error.rs",
+    "src/http/mod.rs",
+    "src/lib.rs",
+    "src/main.rs",
+    "src/startup.rs",
+    "tests/api/helpers.rs",
+    "tests/api/http.rs",
+    "tests/api/main.rs",
+];
+
+/// Files (and whole folders) a slice owns: present if and only if the slice is on. A folder
+/// entry ends in `/` and stands for every file under that folder in `template/`, whatever they
+/// are (none, if the template has no such folder).
+pub const SLICE_FILES: &[(&str, &[&str])] = &[
+    ("config", &[".env.example", "tests/config.rs"]),
+    ("logging", &["src/telemetry.rs", "tests/api/logging.rs"]),
+    ("shutdown", &["src/shutdown.rs", "tests/api/shutdown.rs"]),
+    ("health", &["src/health.rs", "tests/api/health.rs"]),
+    (
+        "database",
+        &[
+            "src/db.rs",
+            "src/notes.rs",
+            "migrations/",
+            "tests/api/notes.rs",
+            "tests/api/database.rs",
+        ],
+    ),
+];
+
+/// Direct dependencies every render has, in `[dependencies]` or (test-only ones such as tower)
+/// `[dev-dependencies]`. Any other name in `[dependencies]` must be in `SLICE_DEPS`.
+pub const CORE_DEPS: &[&str] = &[
+    "anyhow",
+    "axum",
+    "clap",
+    "serde",
+    "serde_json",
+    "thiserror",
+    "tokio",
+    "tower",
+    "tower-http",
+    "tracing",
+];
+
+/// Dependencies owned by slices: each is present (in any dependency table) if and only if at
+/// least one of its owning slices is on. Dev-dependencies not named here are not checked.
+pub const SLICE_DEPS: &[(&str, &[&str])] = &[
+    ("figment", &["config"]),
+    ("dotenvy", &["config"]),
+    ("toml", &["config"]),
+    ("secrecy", &["database"]),
+    ("tracing-subscriber", &["logging"]),
+    ("hyper", &["health"]),
+    ("hyper-util", &["health"]),
+    ("sqlx", &["database"]),
+    ("uuid", &["database"]),
+];

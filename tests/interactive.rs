@@ -1,0 +1,189 @@
+//! Drives the real cargo-generate through a pseudo-terminal, as a person would: no `--name`, no
+//! `--silent`, every prompt answered by typing. Checks that a bad name is asked again and that
+//! the answers end up in the render.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Combo, Generate, file_set_problems, new_temp_dir, strip_ansi, template_dir};
+use rexpect::ReadUntil;
+use rexpect::reader::Options;
+use rexpect::session::PtySession;
+
+/// What to type at a placeholder's prompt.
+enum Answer {
+    Text(&'static str),
+    Bool(bool),
+}
+
+/// The placeholders' prompts, read from template/cargo-generate.toml so the test follows them.
+fn prompts() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(template_dir().join("cargo-generate.toml"))
+        .expect("read template/cargo-generate.toml");
+    let config: toml::Table = text.parse().expect("template/cargo-generate.toml parses");
+    config["placeholders"]
+        .as_table()
+        .expect("[placeholders]")
+        .iter()
+        .map(|(key, slot)| {
+            let prompt = slot["prompt"].as_str().expect("prompt is a string");
+            // The start of the prompt is enough to recognise it, and stays on one line.
+            (key.clone(), prompt.chars().take(24).collect())
+        })
+        .collect()
+}
+
+/// Lets the prompt finish drawing before typing (the terminal's input is read in raw mode).
+fn settle() {
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+fn type_answer(session: &mut PtySession, answer: &Answer) {
+    settle();
+    match answer {
+        Answer::Text(text) => {
+            session.send(&format!("{text}\r")).expect("type answer");
+        }
+        // A yes/no prompt is a list [false, true] with the cursor on the default (true here).
+        Answer::Bool(true) => {
+            session.send("\r").expect("press enter");
+        }
+        Answer::Bool(false) => {
+            session.send("\x1b[A").expect("press arrow up");
+            settle();
+            session.send("\r").expect("press enter");
+        }
+    }
+    session.flush().expect("flush terminal");
+}
+
+/// Waits for `needle`, keeping what the terminal showed in `transcript`.
+fn expect(session: &mut PtySession, needle: &str, transcript: &mut String) {
+    match session.exp_string(needle) {
+        Ok(before) => {
+            transcript.push_str(&before);
+            transcript.push_str(needle);
+        }
+        Err(e) => panic!(
+            "waiting for `{needle}`: {e}\n--- terminal so far ---\n{}",
+            strip_ansi(transcript)
+        ),
+    }
+}
+
+#[test]
+fn prompts_are_answered_through_a_terminal() {
+    let answers = [
+        ("description", Answer::Text("Rendered through a terminal")),
+        ("port", Answer::Text("9191")),
+        ("env_prefix", Answer::Text("")),
+        ("config", Answer::Bool(true)),
+        ("logging", Answer::Bool(false)),
+        ("shutdown", Answer::Bool(true)),
+        ("health", Answer::Bool(true)),
+        ("database", Answer::Bool(false)),
+    ];
+    let prompts = prompts();
+    for (key, _) in &prompts {
+        assert!(
+            answers.iter().any(|(k, _)| k == key),
+            "the test has no answer for the new placeholder `{key}`"
+        );
+    }
+
+    let workspace = new_temp_dir("template-interactive-");
+    let mut cmd = Generate::interactive().command(workspace.path());
+    cmd.env("TERM", "xterm")
+        .env("COLUMNS", "200")
+        .env("LINES", "50");
+    let mut session = rexpect::spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(60_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .expect("start cargo-generate in a pseudo-terminal");
+
+    let mut transcript = String::new();
+
+    // The name: asked by hooks/init.rhai, and asked again while it is unusable.
+    expect(&mut session, "Project name", &mut transcript);
+    type_answer(&mut session, &Answer::Text("1bad"));
+    expect(
+        &mut session,
+        "does not start with a lower-case letter",
+        &mut transcript,
+    );
+    expect(&mut session, "Project name", &mut transcript);
+    type_answer(&mut session, &Answer::Text("pty-service"));
+
+    // The placeholders, in whatever order cargo-generate asks them.
+    let mut pending = prompts.clone();
+    while !pending.is_empty() {
+        let needles = pending
+            .iter()
+            .map(|(_, p)| ReadUntil::String(p.clone()))
+            .collect();
+        let (before, matched) = session.exp_any(needles).unwrap_or_else(|e| {
+            panic!(
+                "waiting for one of {:?}: {e}\n--- terminal so far ---\n{}",
+                pending.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+                strip_ansi(&transcript)
+            )
+        });
+        transcript.push_str(&before);
+        transcript.push_str(&matched);
+        let index = pending
+            .iter()
+            .position(|(_, p)| *p == matched)
+            .expect("matched a prompt");
+        let (key, _) = pending.remove(index);
+        let (_, answer) = answers
+            .iter()
+            .find(|(k, _)| *k == key)
+            .expect("answer exists");
+        type_answer(&mut session, answer);
+    }
+
+    let rest = session.exp_eof().unwrap_or_else(|e| {
+        panic!("cargo-generate did not finish: {e}\n--- terminal so far ---\n{transcript}")
+    });
+    transcript.push_str(&rest);
+    let status = session.process().wait().expect("wait for cargo-generate");
+    let transcript = strip_ansi(&transcript);
+    assert!(
+        format!("{status:?}").starts_with("Exited(") && format!("{status:?}").ends_with(", 0)"),
+        "cargo-generate ended with {status:?}\n--- terminal ---\n{transcript}"
+    );
+    assert!(transcript.contains("Done!"), "no `Done!`:\n{transcript}");
+
+    let dir = workspace.path().join("out").join("pty-service");
+    assert!(
+        dir.is_dir(),
+        "{} is missing\n--- terminal ---\n{transcript}",
+        dir.display()
+    );
+    let combo = Combo::from_bits("10110");
+    let problems = file_set_problems(&dir, combo);
+    assert!(
+        problems.is_empty(),
+        "{}:\n{}",
+        combo.label(),
+        problems.join("\n")
+    );
+    let config = std::fs::read_to_string(dir.join("src/config.rs")).expect("read src/config.rs");
+    assert!(
+        config.contains("9191"),
+        "the port typed is not in src/config.rs"
+    );
+    assert!(
+        config.contains("PTY_SERVICE_"),
+        "the derived env prefix is not in src/config.rs"
+    );
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("read Cargo.toml");
+    assert!(
+        manifest.contains("Rendered through a terminal"),
+        "the description is not in Cargo.toml"
+    );
+}
