@@ -236,7 +236,8 @@ impl Config {
         let config: Self = figment
             .merge(platform_variables())
             .merge(prefixed_variables())
-            .merge(SecretFiles)
+            .merge(SecretVariables)
+            .merge(FileVariables)
             .extract()
             .map_err(describe)?;
         config.validate()?;
@@ -287,48 +288,84 @@ impl Config {
 }
 {%- if config %}
 
-/// `PORT`{% if database %} and `DATABASE_URL`{% endif %}, as platforms (Heroku, Cloud Run, Fly, Render) inject them.
-fn platform_variables() -> Env {
-{%- if database %}
-    Env::raw().only(&["PORT", "DATABASE_URL"]).map(|key| {
-        if key == "DATABASE_URL" {
-            "database.url".into()
-        } else {
-            key.into()
-        }
-    })
-{%- else %}
-    Env::raw().only(&["PORT"])
-{%- endif %}
+/// Keys that hold secrets. Their values are taken as text exactly as given, where other values
+/// are parsed (figment would read a password `007` as the number 7), and `config` prints them
+/// as `[REDACTED]`. Add a secret setting here and give its field `secret` and `redacted`.
+const SECRET_KEYS: &[&str] = &[{% if database %}"database.url", "database.password"{% endif %}];
+
+/// The key a variable name (prefix removed) sets: `DATABASE__URL` sets `database.url`.
+fn key_of(name: &str) -> String {
+    name.replace("__", ".").to_ascii_lowercase()
 }
 
-/// `{{env_prefix}}*` variables, except the config file's path and `*_FILE` secret references.
+fn is_secret(key: &str) -> bool {
+    SECRET_KEYS.contains(&key)
+}
+
+/// `PORT`, as platforms (Heroku, Cloud Run, Fly, Render) inject it.
+fn platform_variables() -> Env {
+    Env::raw().only(&["PORT"])
+}
+
+/// `{{env_prefix}}*` variables but the config file's path, `*_FILE` references and secrets.
 fn prefixed_variables() -> Env {
     Env::prefixed(ENV_PREFIX)
         .ignore(&["CONFIG_PATH"])
-        .filter(|key| file_reference(key.as_str()).is_none())
+        .filter(|name| {
+            file_reference(name.as_str()).is_none() && !is_secret(&key_of(name.as_str()))
+        })
         .split("__")
 }
 
-/// The key a `*_FILE` variable sets, if the name is one.
+/// The name of the key a `*_FILE` variable sets, if the name is one.
 fn file_reference(name: &str) -> Option<&str> {
     let split = name.len().checked_sub("_FILE".len())?;
     let (key, suffix) = name.split_at_checked(split)?;
     suffix.eq_ignore_ascii_case("_FILE").then_some(key)
 }
 
-/// `{{env_prefix}}KEY_FILE=/path` sets `KEY` to the contents of that file, less its trailing
-/// newline.
-struct SecretFiles;
+/// Secrets set by environment variables, as text: {% if database %}the platform's `DATABASE_URL`, then {% endif %}`{{env_prefix}}*`.
+struct SecretVariables;
 
-impl Provider for SecretFiles {
+impl Provider for SecretVariables {
     fn metadata(&self) -> Metadata {
-        Metadata::named(format!("`{ENV_PREFIX}*_FILE` secret file"))
+        Metadata::named("secret environment variable")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut secrets = Figment::new();
+{%- if database %}
+        if let Some(url) = std::env::var_os("DATABASE_URL").and_then(|url| url.into_string().ok()) {
+            secrets = secrets.merge(Serialized::default("database.url", url));
+        }
+{%- endif %}
+        for (name, value) in std::env::vars_os() {
+            let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
+                continue;
+            };
+            let Some(key) = name.strip_prefix(ENV_PREFIX).map(key_of) else {
+                continue;
+            };
+            if is_secret(&key) {
+                secrets = secrets.merge(Serialized::default(&key, value));
+            }
+        }
+        secrets.data()
+    }
+}
+
+/// `{{env_prefix}}KEY_FILE=/path` sets `KEY` to the contents of that file, less its trailing
+/// newline: parsed like a variable, or as text for secrets.
+struct FileVariables;
+
+impl Provider for FileVariables {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(format!("`{ENV_PREFIX}*_FILE` file"))
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
         let references = Env::prefixed(ENV_PREFIX)
-            .filter_map(|key| file_reference(key.as_str()).map(Into::into))
+            .filter_map(|name| file_reference(name.as_str()).map(Into::into))
             .split("__");
         let mut files = Figment::new();
         for (key, path) in references.iter() {
@@ -338,8 +375,13 @@ impl Provider for SecretFiles {
             );
             let contents = std::fs::read_to_string(&path)
                 .map_err(|error| format!("{variable}: cannot read {path}: {error}"))?;
-            // Parsed like an environment variable: `8080` is a number, secrets read as strings.
-            let Ok(value) = contents.trim_end_matches(['\r', '\n']).parse::<Value>();
+            let text = contents.trim_end_matches(['\r', '\n']);
+            let value = if is_secret(key.as_str()) {
+                Value::from(text.to_owned())
+            } else {
+                let Ok(value) = text.parse::<Value>();
+                value
+            };
             files = files.merge(Serialized::default(key.as_str(), value));
         }
         files.data()

@@ -8,6 +8,9 @@
 #![allow(clippy::result_large_err)]
 
 use figment::Jail;
+{%- if database %}
+use secrecy::ExposeSecret;
+{%- endif %}
 
 use {{crate_name}}::config::{Config, ENV_PREFIX};
 
@@ -164,20 +167,24 @@ fn secrets_are_redacted_when_the_config_is_printed() {
 }
 
 #[test]
-fn a_numeric_password_is_read_as_text() {
+fn secrets_are_taken_exactly_as_written() {
     Jail::expect_with(|jail| {
         isolate(jail);
-        jail.set_env(
-            format!("{ENV_PREFIX}DATABASE__URL"),
-            "postgres://app@db:5432/app",
-        );
-        jail.set_env(format!("{ENV_PREFIX}DATABASE__PASSWORD"), "12345");
+        jail.set_env("DATABASE_URL", "postgres://app@db:5432/app");
+        jail.set_env(format!("{ENV_PREFIX}DATABASE__PASSWORD"), "007");
+        assert_eq!(password(), "007", "from a variable");
 
-        let config = load().unwrap();
-
-        assert!(config.database.password.is_some());
+        jail.create_file("password", "\"quoted\"\n")?;
+        jail.set_env(format!("{ENV_PREFIX}DATABASE__PASSWORD_FILE"), "password");
+        assert_eq!(password(), "\"quoted\"", "from a file");
         Ok(())
     });
+}
+
+fn password() -> String {
+    let config = load().unwrap();
+    let password = config.database.password.expect("a password");
+    password.expose_secret().to_owned()
 }
 
 #[test]
