@@ -31,7 +31,8 @@ fn presets() -> Vec<(String, PathBuf)> {
     presets
 }
 
-/// The slice combination a values file selects (a missing key means the default, on).
+/// The slice combination a values file selects. Presets name every slice: defaults differ
+/// (kubernetes is off), and a preset should not change meaning when one does.
 fn combo_of(values_file: &Path) -> Combo {
     let text = std::fs::read_to_string(values_file).expect("read values file");
     let table: toml::Table = text.parse().expect("values file parses");
@@ -40,10 +41,16 @@ fn combo_of(values_file: &Path) -> Combo {
         .and_then(|v| v.as_table())
         .unwrap_or_else(|| panic!("{} has no [values] table", values_file.display()));
     Combo(std::array::from_fn(|i| {
-        values.get(SLICES[i]).is_none_or(|v| {
-            v.as_bool()
-                .unwrap_or_else(|| panic!("{} = {v} is not a bool", SLICES[i]))
-        })
+        let value = values.get(SLICES[i]).unwrap_or_else(|| {
+            panic!(
+                "{} does not set `{}`: presets name every slice",
+                values_file.display(),
+                SLICES[i]
+            )
+        });
+        value
+            .as_bool()
+            .unwrap_or_else(|| panic!("{} = {value} is not a bool", SLICES[i]))
     }))
 }
 

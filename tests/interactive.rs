@@ -39,19 +39,30 @@ fn settle() {
     std::thread::sleep(Duration::from_millis(300));
 }
 
-fn type_answer(session: &mut PtySession, answer: &Answer) {
+/// A bool placeholder's default, from template/cargo-generate.toml.
+fn bool_default(key: &str) -> bool {
+    let text = std::fs::read_to_string(template_dir().join("cargo-generate.toml"))
+        .expect("read template/cargo-generate.toml");
+    let config: toml::Table = text.parse().expect("template/cargo-generate.toml parses");
+    config["placeholders"][key]["default"]
+        .as_bool()
+        .unwrap_or_else(|| panic!("placeholder `{key}` has a bool default"))
+}
+
+fn type_answer(session: &mut PtySession, key: &str, answer: &Answer) {
     settle();
     match answer {
         Answer::Text(text) => {
             session.send(&format!("{text}\r")).expect("type answer");
         }
-        // A yes/no prompt is a list [false, true] with the cursor on the default (true here).
-        Answer::Bool(true) => {
-            session.send("\r").expect("press enter");
-        }
-        Answer::Bool(false) => {
-            session.send("\x1b[A").expect("press arrow up");
-            settle();
+        // A yes/no prompt is a list [false, true] with the cursor on the default.
+        Answer::Bool(wanted) => {
+            let default = bool_default(key);
+            if *wanted != default {
+                let arrow = if default { "\x1b[A" } else { "\x1b[B" };
+                session.send(arrow).expect("press an arrow key");
+                settle();
+            }
             session.send("\r").expect("press enter");
         }
     }
@@ -83,6 +94,10 @@ fn prompts_are_answered_through_a_terminal() {
         ("shutdown", Answer::Bool(true)),
         ("health", Answer::Bool(true)),
         ("database", Answer::Bool(false)),
+        ("docker", Answer::Bool(true)),
+        ("compose", Answer::Bool(false)),
+        ("kubernetes", Answer::Bool(true)),
+        ("ci", Answer::Bool(false)),
     ];
     let prompts = prompts();
     for (key, _) in &prompts {
@@ -109,14 +124,14 @@ fn prompts_are_answered_through_a_terminal() {
 
     // The name: asked by hooks/init.rhai, and asked again while it is unusable.
     expect(&mut session, "Project name", &mut transcript);
-    type_answer(&mut session, &Answer::Text("1bad"));
+    type_answer(&mut session, "project-name", &Answer::Text("1bad"));
     expect(
         &mut session,
         "does not start with a lower-case letter",
         &mut transcript,
     );
     expect(&mut session, "Project name", &mut transcript);
-    type_answer(&mut session, &Answer::Text("pty-service"));
+    type_answer(&mut session, "project-name", &Answer::Text("pty-service"));
 
     // The placeholders, in whatever order cargo-generate asks them.
     let mut pending = prompts.clone();
@@ -143,7 +158,7 @@ fn prompts_are_answered_through_a_terminal() {
             .iter()
             .find(|(k, _)| *k == key)
             .expect("answer exists");
-        type_answer(&mut session, answer);
+        type_answer(&mut session, &key, answer);
     }
 
     let rest = session.exp_eof().unwrap_or_else(|e| {
@@ -164,7 +179,7 @@ fn prompts_are_answered_through_a_terminal() {
         "{} is missing\n--- terminal ---\n{transcript}",
         dir.display()
     );
-    let combo = Combo::from_bits("10110");
+    let combo = Combo::from_bits("101101010");
     let problems = file_set_problems(&dir, combo);
     assert!(
         problems.is_empty(),

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use tempfile::TempDir;
 
-use slices::{ALWAYS_FILES, CORE_DEPS, SLICE_DEPS, SLICE_FILES, SLICES};
+use slices::{ALWAYS_FILES, COMBINED_FILES, CORE_DEPS, SLICE_DEPS, SLICE_FILES, SLICES};
 
 /// The cargo-generate release the template is tested with (see .ci/run).
 pub const CARGO_GENERATE_VERSION: &str = "0.23.14";
@@ -44,32 +44,48 @@ pub fn renders_target_dir() -> PathBuf {
 
 /// Which slices are on, in the order of [`SLICES`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Combo(pub [bool; 5]);
+pub struct Combo(pub [bool; SLICES.len()]);
 
 impl Combo {
-    pub const ALL_ON: Combo = Combo([true; 5]);
-    pub const ALL_OFF: Combo = Combo([false; 5]);
+    pub const ALL_ON: Combo = Combo([true; SLICES.len()]);
+    pub const ALL_OFF: Combo = Combo([false; SLICES.len()]);
 
-    /// All 32 combinations, all-off first.
+    /// All 2^9 = 512 combinations, all-off first.
     pub fn all() -> Vec<Combo> {
-        (0..32u32)
-            .map(|n| Combo(std::array::from_fn(|i| n & (1 << (4 - i)) != 0)))
+        let n = SLICES.len();
+        (0..1u32 << n)
+            .map(|bits| Combo(std::array::from_fn(|i| bits & (1 << (n - 1 - i)) != 0)))
             .collect()
     }
 
     /// A covering set: every pair of slices takes all four on/off states in some combination.
-    /// Six rows is the minimum for five two-valued factors; `pairwise_set_covers_every_pair` in
+    /// Six rows is the minimum for two-valued factors (it covers up to ten):
+    /// below the all-off row, each slice's column is a different 3-of-5 choice of rows, and
+    /// two such choices always overlap and always differ. `pairwise_set_covers_every_pair` in
     /// tests/render.rs checks the property.
     pub fn pairwise() -> Vec<Combo> {
-        ["00000", "11100", "11010", "10101", "01011", "00111"]
-            .into_iter()
-            .map(Combo::from_bits)
-            .collect()
+        [
+            "000000000",
+            "111001011",
+            "110100110",
+            "101010101",
+            "010111001",
+            "001111110",
+        ]
+        .into_iter()
+        .map(Combo::from_bits)
+        .collect()
     }
 
-    /// `"10110"` -> config on, logging off, shutdown on, health on, database off.
+    /// `"101101001"` -> config on, logging off, shutdown on, health on, database off, docker on,
+    /// compose off, kubernetes off, ci on (the order of [`SLICES`]).
     pub fn from_bits(bits: &str) -> Combo {
-        assert_eq!(bits.len(), 5, "a combination has five bits: {bits}");
+        assert_eq!(
+            bits.len(),
+            SLICES.len(),
+            "a combination has one bit per slice ({}): {bits}",
+            SLICES.join(", ")
+        );
         Combo(std::array::from_fn(|i| &bits[i..=i] == "1"))
     }
 
@@ -88,7 +104,7 @@ impl Combo {
         self.0[index]
     }
 
-    /// `config=on logging=off shutdown=on health=on database=off`
+    /// `config=on logging=off shutdown=on health=on database=off docker=on compose=off`
     pub fn label(&self) -> String {
         SLICES
             .iter()
@@ -107,7 +123,7 @@ impl Combo {
             .collect()
     }
 
-    /// A project name for a render of this combination, e.g. `combo-10110`.
+    /// A project name for a render of this combination, e.g. `combo-101101001`.
     pub fn project_name(&self) -> String {
         format!("combo-{}", self.bits())
     }
@@ -133,6 +149,11 @@ impl Combo {
                         files.insert(entry.to_string());
                     }
                 }
+            }
+        }
+        for (file, all_of, any_of) in COMBINED_FILES {
+            if all_of.iter().all(|s| self.is_on(s)) && any_of.iter().any(|s| self.is_on(s)) {
+                files.insert(file.to_string());
             }
         }
         files
@@ -416,7 +437,12 @@ pub fn liquid_leftovers(dir: &Path) -> Vec<String> {
         let bytes = std::fs::read(dir.join(&file)).expect("read rendered file");
         let text = String::from_utf8_lossy(&bytes);
         for (n, line) in text.lines().enumerate() {
-            if ["{{", "{%", "%}"].iter().any(|m| line.contains(m)) {
+            // GitHub Actions expressions (`${{ github.sha }}`) are meant to stay.
+            let line_without_expressions = line.replace("${{", "");
+            if ["{{", "{%", "%}"]
+                .iter()
+                .any(|m| line_without_expressions.contains(m))
+            {
                 hits.push(format!("{file}:{}: {}", n + 1, line.trim()));
             }
         }

@@ -4,7 +4,17 @@
 //! dependency, add it here (and nowhere else).
 
 /// The slices, in the order used for combination labels and bit strings.
-pub const SLICES: [&str; 5] = ["config", "logging", "shutdown", "health", "database"];
+pub const SLICES: [&str; 9] = [
+    "config",
+    "logging",
+    "shutdown",
+    "health",
+    "database",
+    "docker",
+    "compose",
+    "kubernetes",
+    "ci",
+];
 
 /// Files every render has, whatever the slices.
 pub const ALWAYS_FILES: &[&str] = &[
@@ -40,6 +50,33 @@ pub const SLICE_FILES: &[(&str, &[&str])] = &[
             "tests/api/notes.rs",
             "tests/api/database.rs",
         ],
+    ),
+    ("docker", &["Dockerfile", ".dockerignore"]),
+    (
+        "kubernetes",
+        &[
+            "deploy/k8s/kustomization.yaml",
+            "deploy/k8s/configmap.yaml",
+            "deploy/k8s/secret.yaml",
+            "deploy/k8s/deployment.yaml",
+            "deploy/k8s/service.yaml",
+            "deploy/k8s/hpa.yaml",
+            "deploy/k8s/pdb.yaml",
+        ],
+    ),
+    ("ci", &[".github/workflows/ci.yml"]),
+    // compose owns no file alone: see COMBINED_FILES.
+];
+
+/// Files that depend on more than one slice: `(file, all of these on, at least one of these on)`.
+pub const COMBINED_FILES: &[(&str, &[&str], &[&str])] = &[
+    // compose.yaml runs the image, the database or both; with neither it is not rendered.
+    ("compose.yaml", &["compose"], &["docker", "database"]),
+    // The migration Job exists only where there is a database to migrate.
+    (
+        "deploy/k8s/migrate-job.yaml",
+        &["kubernetes", "database"],
+        &["database"],
     ),
 ];
 
