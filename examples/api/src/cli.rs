@@ -1,0 +1,23 @@
+//! The command line: one binary, several commands. Admin tasks run as one-off processes of the
+//! same build with the same config as the server (factor XII).
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Default, Subcommand)]
+pub enum Command {
+    /// Serve HTTP until stopped (the default when no command is given).
+    #[default]
+    Serve,
+    /// Print the effective configuration as TOML, secrets redacted, and exit.
+    Config,
+    /// Ask the local service whether it is ready: exit 0 if `/readyz` answers 200, 1 otherwise.
+    /// Meant for container HEALTHCHECKs on images without a shell or curl.
+    Healthcheck,
+}

@@ -1,0 +1,116 @@
+//! Graceful shutdown: requests in flight finish, idle connections do not hold the process, and
+//! nothing holds it past the deadline.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+use api_service::config::ShutdownConfig;
+use api_service::shutdown;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn a_request_in_flight_finishes_and_the_shutdown_is_clean() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = Router::new().route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            "done"
+        }),
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let config = ShutdownConfig {
+        drain_delay_secs: 0,
+        timeout_secs: 5,
+    };
+    let server = tokio::spawn(shutdown::serve(listener, router, config, async {
+        let _ = stopped.await;
+    }));
+
+    let request = tokio::spawn(reqwest::get(format!("http://{address}/slow")));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).unwrap();
+
+    let response = request.await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "done");
+    let outcome = server.await.unwrap();
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn readiness_fails_as_soon_as_the_drain_starts() {
+    let mut app = spawn_app_with(|config| config.shutdown.drain_delay_secs = 1).await;
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+
+    app.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Still serving during the drain delay, but no longer ready.
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(app.get("/livez").await.status(), StatusCode::OK);
+    let outcome = app.finished().await;
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_does_not_delay_the_exit() {
+    let mut app = spawn_app().await;
+    let mut connection = TcpStream::connect(app.address).await.unwrap();
+    connection
+        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = [0; 1024];
+    let read = connection.read(&mut buffer).await.unwrap();
+    assert!(buffer[..read].starts_with(b"HTTP/1.1 200"));
+
+    app.stop();
+
+    // The deadline is 3 s; a clean exit well before it shows the idle connection was closed.
+    let outcome = tokio::time::timeout(Duration::from_secs(2), app.finished())
+        .await
+        .expect("the idle connection kept the service alive");
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn a_client_stuck_mid_request_is_dropped_at_the_deadline() {
+    let mut app = spawn_app_with(|config| config.shutdown.timeout_secs = 1).await;
+    let mut connection = TcpStream::connect(app.address).await.unwrap();
+    // Headers that never end.
+    connection
+        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    app.stop();
+
+    let outcome = tokio::time::timeout(Duration::from_secs(3), app.finished())
+        .await
+        .expect("the stuck client kept the service alive past the deadline");
+    let error = outcome.expect_err("a drain cut short is reported");
+    assert!(error.to_string().contains("deadline"), "{error:#}");
+}
+
+#[tokio::test]
+async fn new_connections_are_refused_after_the_drain() {
+    let mut app = spawn_app().await;
+
+    app.stop();
+    app.finished().await.unwrap();
+
+    assert!(TcpStream::connect(app.address).await.is_err());
+}

@@ -1,0 +1,43 @@
+//! The one error type handlers return. Clients see a status and a short message; internal
+//! details (database errors, panics, anything from `anyhow`) are logged and never sent.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The resource does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The request is well-formed but its content is not acceptable; the message says why.
+    #[error("{0}")]
+    Invalid(String),
+    /// Anything else. The cause is logged; the client only learns that it failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            Self::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "request failed");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        (self.status_code(), Json(json!({ "error": message }))).into_response()
+    }
+}

@@ -1,0 +1,79 @@
+//! Building the service and running it are separate steps: `build` checks the config and binds
+//! the port (port 0 picks a free one, as tests do), `run_until_stopped` serves.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::Router;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::config::ShutdownConfig;
+use crate::db;
+use crate::health::Readiness;
+use crate::http::{self, AppState};
+use crate::shutdown;
+
+/// A service bound to its port, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: Router,
+    readiness: Readiness,
+    db: PgPool,
+    shutdown: ShutdownConfig,
+}
+
+impl Application {
+    /// Prepares everything that can fail on bad config, then binds the port last: a service
+    /// that cannot work never accepts a connection.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Lazy: the service starts, and `/livez` answers, while the database is still away.
+        let db = db::connect(&config.database)?;
+        if config.database.migrate_on_start {
+            db::migrate(&db).await?;
+        }
+        let readiness = Readiness::default();
+        let state = AppState {
+            readiness: readiness.clone(),
+            db: db.clone(),
+        };
+        let router = http::router(state, &config.http)?;
+        let listener = TcpListener::bind((config.host, config.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
+        let address = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            address,
+            router,
+            readiness,
+            db,
+            shutdown: config.shutdown,
+        })
+    }
+
+    /// The address actually bound, with the real port when the config asked for port 0.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `stop` resolves, then shuts down gracefully (see [`shutdown::serve`]).
+    /// Production passes [`shutdown::signal`]; tests pass a channel they control.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(address = %self.address, "listening");
+        let readiness = self.readiness;
+        let stop = async move {
+            stop.await;
+            readiness.set_draining();
+        };
+        let served = shutdown::serve(self.listener, self.router, self.shutdown, stop).await;
+        // Last, so requests still draining had their connections.
+        self.db.close().await;
+        served
+    }
+}

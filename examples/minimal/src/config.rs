@@ -1,0 +1,72 @@
+//! Settings (factor III: config in the environment). Only the platform's `PORT` are read; everything else keeps the defaults in this file.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use anyhow::{Context, ensure};
+
+/// Everything the service can be told. The defaults suit local development.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on. `0.0.0.0` accepts connections from outside a container.
+    pub host: IpAddr,
+    /// Port to listen on (factor VII: port binding).
+    pub port: u16,
+    /// Limits on every HTTP request.
+    pub http: HttpConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 8080,
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+/// Bounds that keep one client from holding the service.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Seconds a request may take before it is answered with 503 Service Unavailable.
+    pub request_timeout_secs: u64,
+    /// Largest request body accepted, in bytes; larger ones get 413 Payload Too Large.
+    pub body_limit_bytes: usize,
+    /// Origins whose browser scripts may call this service (`https://app.example.com`).
+    /// Empty, the default, allows no cross-origin calls.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+            cors_allowed_origins: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the platform's `PORT`; everything else keeps its default.
+    pub fn load() -> anyhow::Result<Self> {
+        let mut config = Self::default();
+        if let Ok(port) = std::env::var("PORT") {
+            config.port = port
+                .parse()
+                .context("PORT must be a port number between 1 and 65535")?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot, so a bad value stops the service before it binds.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        ensure!(self.port != 0, "port must be between 1 and 65535");
+        ensure!(
+            self.http.request_timeout_secs > 0,
+            "http.request_timeout_secs must be at least 1"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+//! Example service rendered from the minimal preset
+//!
+//! Everything the service does lives in this library; `main.rs` only reads the command line and
+//! dispatches. Integration tests and one-off admin commands therefore run exactly the code that
+//! production runs.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod startup;

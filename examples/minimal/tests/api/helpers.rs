@@ -1,0 +1,70 @@
+//! Shared setup: the real service on a random port.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use tokio::task::JoinHandle;
+
+use minimal_service::config::Config;
+use minimal_service::http::AppState;
+use minimal_service::startup::Application;
+
+/// A running service and a client for it. Dropping it stops the server task.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    server: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the request failed")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Test settings: loopback only, a free port.
+pub fn test_config() -> Config {
+    Config {
+        host: Ipv4Addr::LOCALHOST.into(),
+        port: 0,
+        ..Config::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the service with [`test_config`] changed by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = test_config();
+    configure(&mut config);
+    let app = Application::build(config)
+        .await
+        .expect("the service did not start");
+    let address = app.address();
+    let server = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        server,
+    }
+}
+
+/// State for driving the router without a socket.
+pub fn test_state() -> AppState {
+    AppState::default()
+}

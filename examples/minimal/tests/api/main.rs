@@ -1,0 +1,3 @@
+//! Integration tests, one binary: the real service on a random port, driven over HTTP.
+mod helpers;
+mod http;
