@@ -23,7 +23,7 @@ async fn readyz_passes_when_the_service_is_ready() {
 
     let response = app.get("/readyz").await;
 
-    let body = passing_health_json(response).await;
+    passing_health_json(response).await;
 }
 
 #[tokio::test]
