@@ -164,3 +164,75 @@ fn post_hook_says_what_was_generated_and_what_to_run() {
         );
     }
 }
+
+#[test]
+fn project_names_are_converted_the_way_cargo_generate_does() {
+    // (given, folder and package name, crate name, env prefix). cargo-generate 0.23.14 keeps a
+    // name that is already snake_case and makes anything else kebab-case (heck); the crate
+    // name is heck's snake_case of that (hooks/NOTES.md).
+    let cases = [
+        ("My_Svc", "my-svc", "my_svc", "MY_SVC_"),
+        ("Orders API", "orders-api", "orders_api", "ORDERS_API_"),
+        (
+            "lockFirmware",
+            "lock-firmware",
+            "lock_firmware",
+            "LOCK_FIRMWARE_",
+        ),
+        ("orders--api-", "orders-api", "orders_api", "ORDERS_API_"),
+        ("orders_api", "orders_api", "orders_api", "ORDERS_API_"),
+    ];
+    for (given, name, crate_name, prefix) in cases {
+        let attempt = Generate::new().name(given).attempt();
+        assert!(
+            attempt.output.status.success(),
+            "`--name {given}` was refused:\n{}",
+            attempt.describe()
+        );
+        let folders: Vec<String> = std::fs::read_dir(attempt.destination())
+            .expect("read destination")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            folders,
+            [name],
+            "`--name {given}` rendered into the wrong folder:\n{}",
+            attempt.describe()
+        );
+        let dir = attempt.destination().join(name);
+        let read = |file: &str| {
+            std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"))
+        };
+        let manifest: toml::Table = read("Cargo.toml").parse().expect("Cargo.toml parses");
+        assert_eq!(
+            manifest["package"]["name"].as_str(),
+            Some(name),
+            "`--name {given}`: package name in Cargo.toml"
+        );
+        assert!(
+            read("src/main.rs").contains(&format!("use {crate_name}::")),
+            "`--name {given}`: src/main.rs does not use the crate `{crate_name}`"
+        );
+        let problems = value_problems(
+            &Render {
+                dir: dir.clone(),
+                attempt,
+            },
+            Combo::ALL_ON,
+            "8080",
+            prefix,
+        );
+        assert!(
+            problems.is_empty(),
+            "`--name {given}`: {}",
+            problems.join("\n")
+        );
+    }
+    // The hook says which name it made, and what from.
+    let attempt = Generate::new().name("My_Svc").attempt();
+    let text = attempt.text();
+    assert!(
+        text.contains("Project name: my-svc (crate my_svc), made from 'My_Svc'"),
+        "the hooks do not tell the user the final name:\n{text}"
+    );
+}
