@@ -80,10 +80,7 @@ fn every_combination_renders_the_expected_files() {
             failures.push(format!("{}:\n  {}", combo.label(), problems.join("\n  ")));
         }
         for finding in config_key_mentions(&render.dir, combo, &prefix) {
-            doc_findings
-                .entry(finding)
-                .or_insert_with(Vec::new)
-                .push(combo.bits());
+            doc_findings.entry(finding).or_default().push(combo.bits());
         }
     }
     assert!(
