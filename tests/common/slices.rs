@@ -1,4 +1,4 @@
-//! What each slice of the template owns: its files and its direct dependencies.
+//! What each slice of the template owns: its files, its direct dependencies and its settings.
 //!
 //! This is the one table the harness checks renders against. When the template gains a file or a
 //! dependency, add it here (and nowhere else).
