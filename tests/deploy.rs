@@ -386,6 +386,25 @@ fn built_problems(built: &Built, written_secrets: &BTreeMap<String, String>) -> 
     if pod["automountServiceAccountToken"] != Value::Bool(false) {
         problems.push("automountServiceAccountToken must be false".into());
     }
+    // One slow answer must not take a replica out of the Service (Kubernetes' default is 3).
+    let readiness = &pod["containers"][0]["readinessProbe"];
+    let misses = readiness["failureThreshold"].as_u64().unwrap_or(3);
+    if misses < 2 {
+        problems.push(format!(
+            "readinessProbe failureThreshold {misses}: one slow answer takes the pod out"
+        ));
+    }
+    // With a database, `migrate` runs before the service in every new pod.
+    let migrates_first = pod["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| container_args(c) == ["migrate"]);
+    if migrates_first != !written_secrets.is_empty() {
+        problems.push(format!(
+            "an initContainer running `migrate`: {migrates_first}, wanted exactly with a database"
+        ));
+    }
     match built.one("ConfigMap") {
         Ok(config_map) if !is_hashed(name_of(config_map)) => {
             problems.push(format!(
