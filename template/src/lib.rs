@@ -16,6 +16,7 @@ pub mod http;
 {%- if database %}
 pub mod notes;
 {%- endif %}
+pub mod server;
 {%- if shutdown %}
 pub mod shutdown;
 {%- endif %}

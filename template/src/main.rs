@@ -1,5 +1,8 @@
 //! Entry point: read the command line and the config, then run the chosen command.
 
+use std::time::Duration;
+
+use anyhow::Context;
 use clap::Parser;
 
 use {{crate_name}}::cli::{Cli, Command};
@@ -18,8 +21,7 @@ use {{crate_name}}::startup::Application;
 use {{crate_name}}::telemetry;
 {%- endif %}
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Config is validated before anything else happens: a bad value stops the process here,
     // before a port is bound or a connection opened.
@@ -28,7 +30,16 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(config.log.format)?;
 {%- endif %}
 
-    match cli.command.unwrap_or_default() {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(run(cli.command.unwrap_or_default(), config));
+    // Whatever still runs here (a handler stuck past the shutdown deadline) is not waited for:
+    // the process exits now, as the deadline promised.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    outcome
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
         Command::Serve => {
             let app = Application::build(config).await?;
 {%- if shutdown %}
@@ -44,10 +55,10 @@ async fn main() -> anyhow::Result<()> {
         }
 {%- endif %}
 {%- if health %}
-        Command::Healthcheck => health::probe(config.port).await,
+        Command::Healthcheck { ready } => health::probe(config.port, ready).await,
 {%- endif %}
 {%- if database %}
-        Command::Migrate => db::migrate(&db::connect(&config.database)?).await,
+        Command::Migrate => db::migrate(&config.database).await,
 {%- endif %}
     }
 }

@@ -10,10 +10,10 @@ use sqlx::PgPool;
 {%- endif %}
 use tokio::net::TcpListener;
 
-use crate::config::Config;
-{%- if shutdown %}
+{% if shutdown -%}
 use crate::config::ShutdownConfig;
-{%- endif %}
+{% endif -%}
+use crate::config::{Config, HttpConfig};
 {%- if database %}
 use crate::db;
 {%- endif %}
@@ -21,6 +21,7 @@ use crate::db;
 use crate::health::Readiness;
 {%- endif %}
 use crate::http::{self, AppState};
+use crate::server;
 {%- if shutdown %}
 use crate::shutdown;
 {%- endif %}
@@ -30,6 +31,7 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     router: Router,
+    http: HttpConfig,
 {%- if health and shutdown %}
     readiness: Readiness,
 {%- endif %}
@@ -46,11 +48,11 @@ impl Application {
     /// that cannot work never accepts a connection.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
 {%- if database %}
-        // Lazy: the service starts, and `/livez` answers, while the database is still away.
-        let db = db::connect(&config.database)?;
         if config.database.migrate_on_start {
-            db::migrate(&db).await?;
+            db::migrate(&config.database).await?;
         }
+        // Lazy: the service starts, and `/livez` answers, while the database is still away.
+        let db = db::lazy_pool(&config.database)?;
 {%- endif %}
 {%- if health %}
         let readiness = Readiness::default();
@@ -78,6 +80,7 @@ impl Application {
             listener,
             address,
             router,
+            http: config.http,
 {%- if health and shutdown %}
             readiness,
 {%- endif %}
@@ -96,8 +99,9 @@ impl Application {
     }
 {%- if shutdown %}
 
-    /// Serves until `stop` resolves, then shuts down gracefully (see [`shutdown::serve`]).
-    /// Production passes [`shutdown::signal`]; tests pass a channel they control.
+    /// Serves until `stop` resolves, then shuts down gracefully within the deadline (see
+    /// [`shutdown::run`]). Production passes [`shutdown::signal`]; tests pass a channel they
+    /// control.
     pub async fn run_until_stopped(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
@@ -110,23 +114,22 @@ impl Application {
             readiness.set_draining();
         };
 {%- endif %}
+        shutdown::run(self.shutdown, stop, |drained| async move {
+            server::serve(self.listener, self.router, &self.http, drained).await;
 {%- if database %}
-        let served = shutdown::serve(self.listener, self.router, self.shutdown, stop).await;
-        // Last, so requests still draining had their connections.
-        self.db.close().await;
-        served
-{%- else %}
-        shutdown::serve(self.listener, self.router, self.shutdown, stop).await
+            // Last, so requests still draining had their connections.
+            self.db.close().await;
 {%- endif %}
+        })
+        .await
     }
 {%- else %}
 
     /// Serves until the process is killed.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
-        axum::serve(self.listener, self.router)
-            .await
-            .context("the server stopped")
+        server::serve(self.listener, self.router, &self.http, std::future::pending()).await;
+        Ok(())
     }
 {%- endif %}
 }

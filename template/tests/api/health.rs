@@ -9,12 +9,19 @@ use axum::http::StatusCode;
 use secrecy::SecretString;
 {%- endif %}
 use serde_json::Value;
+{%- if database %}
+use sqlx::PgPool;
+{%- endif %}
 use tokio::net::TcpListener;
 
+{% if database -%}
+use {{crate_name}}::config::DatabaseConfig;
+use {{crate_name}}::db;
+{% endif -%}
 use {{crate_name}}::health;
 
 {% if database -%}
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app, spawn_app_on, spawn_app_with, url_of};
 {% else -%}
 use crate::helpers::spawn_app;
 {% endif -%}
@@ -28,24 +35,43 @@ async fn livez_passes_as_uncached_health_json() {
     let body = passing_health_json(response).await;
     assert!(body.get("checks").is_none(), "{body}");
 }
+{%- if database %}
 
-#[tokio::test]
-async fn readyz_passes_when_the_service_is_ready() {
-    let app = spawn_app().await;
+#[sqlx::test]
+async fn readyz_passes_when_the_database_answers_and_is_migrated(db: PgPool) {
+    let app = spawn_app_on(&db).await;
 
     let response = app.get("/readyz").await;
-{%- if database %}
 
     let body = passing_health_json(response).await;
     let postgres = &body["checks"]["postgres:responseTime"][0];
     assert_eq!(postgres["status"], "pass");
     assert_eq!(postgres["observedUnit"], "ms");
-{%- else %}
-
-    passing_health_json(response).await;
-{%- endif %}
+    assert_eq!(body["checks"]["postgres:migrations"][0]["status"], "pass");
 }
-{%- if database %}
+
+#[sqlx::test(migrations = false)]
+async fn readyz_fails_until_the_migrations_are_applied(db: PgPool) {
+    let app = spawn_app_on(&db).await;
+    let first = db::MIGRATOR.iter().next().expect("a migration").version;
+
+    let before = app.get("/readyz").await;
+    assert_eq!(before.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = before.json().await.unwrap();
+    let migrations = &body["checks"]["postgres:migrations"][0];
+    assert_eq!(migrations["status"], "fail", "{body}");
+    let output = migrations["output"].as_str().unwrap_or_default();
+    assert!(output.contains(&first.to_string()), "{body}");
+
+    let config = DatabaseConfig {
+        url: Some(SecretString::from(url_of(&db))),
+        ..DatabaseConfig::default()
+    };
+    db::migrate(&config).await.unwrap();
+
+    // The same process, no restart.
+    passing_health_json(app.get("/readyz").await).await;
+}
 
 #[tokio::test]
 async fn without_the_database_readyz_fails_fast_and_livez_still_passes() {
@@ -71,15 +97,28 @@ async fn without_the_database_readyz_fails_fast_and_livez_still_passes() {
     assert_eq!(body["checks"]["postgres:responseTime"][0]["status"], "fail");
     assert_eq!(live.status(), StatusCode::OK);
 }
+{%- else %}
+
+#[tokio::test]
+async fn readyz_passes_when_the_service_is_ready() {
+    let app = spawn_app().await;
+
+    let response = app.get("/readyz").await;
+
+    passing_health_json(response).await;
+}
 {%- endif %}
 
 #[tokio::test]
-async fn healthcheck_succeeds_against_a_ready_service() {
+async fn healthcheck_asks_livez_and_with_ready_asks_readyz() {
     let app = spawn_app().await;
+    let ready = app.get("/readyz").await.status() == StatusCode::OK;
 
-    let outcome = health::probe(app.address.port()).await;
+    let live = health::probe(app.address.port(), false).await;
+    let probed_ready = health::probe(app.address.port(), true).await;
 
-    assert!(outcome.is_ok(), "{outcome:?}");
+    assert!(live.is_ok(), "{live:?}");
+    assert_eq!(probed_ready.is_ok(), ready, "{probed_ready:?}");
 }
 
 #[tokio::test]
@@ -88,9 +127,11 @@ async fn healthcheck_fails_when_nothing_listens() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
 
-    let outcome = health::probe(port).await;
+    for ready in [false, true] {
+        let outcome = health::probe(port, ready).await;
 
-    assert!(outcome.is_err());
+        assert!(outcome.is_err());
+    }
 }
 
 /// Checks a probe answered 200 with uncached health JSON whose status is `pass`; returns the body.
