@@ -15,6 +15,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::http::{self, Response, accepts_connections};
+use crate::postgres::TempDb;
 use crate::{ms, new_temp_dir, progress};
 
 /// Longest wait for `/readyz` to answer 200 after a start (the first start connects to
@@ -84,6 +85,20 @@ impl Service {
         let mut launch = self.launch(label);
         launch.args.push(command.to_owned());
         launch
+    }
+
+    /// A database of the test's own (`<tag>_<random>`, owned by DATABASE_URL's role) with the
+    /// schema applied by a `migrate` run: `/readyz` fails while migrations are missing.
+    pub fn migrated_db(&self) -> TempDb {
+        let db = TempDb::new(self.tag);
+        let migrate = self.command("migrate", "migrate").database(&db.url()).run();
+        assert_eq!(
+            migrate.status.and_then(|s| s.code()),
+            Some(0),
+            "`migrate` must succeed on a fresh database\n{}",
+            migrate.describe()
+        );
+        db
     }
 }
 

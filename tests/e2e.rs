@@ -190,11 +190,12 @@ fn notes_api_after_migrate() {
 /// Check 2: JSON logs on stdout; request ids taken from the client or made, echoed and logged.
 #[test]
 fn json_logs_with_request_ids() {
+    let db = SERVICE.migrated_db();
     let port = free_port();
     let mut service = SERVICE
         .launch("serve")
         .port(port)
-        .database(&postgres_url())
+        .database(&db.url())
         .spawn();
     service.wait_ready();
 
@@ -267,6 +268,7 @@ fn json_logs_with_request_ids() {
 /// and `serve` binds what the top layer names.
 #[test]
 fn config_layers_override_in_order() {
+    let db = SERVICE.migrated_db();
     let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
     let (from_file, from_platform, from_prefixed, from_secret_file) =
         (ports[0], ports[1], ports[2], ports[3]);
@@ -282,7 +284,7 @@ fn config_layers_override_in_order() {
 
     // The first `layers` layers, lowest first.
     let layered = |launch: Launch, layers: usize| {
-        let mut launch = launch.database(&postgres_url());
+        let mut launch = launch.database(&db.url());
         if layers >= 1 {
             launch = launch.setting("CONFIG_PATH", config_file.display());
         }
@@ -694,11 +696,12 @@ fn sigterm_lets_slow_request_finish() {
 /// Check 7a: an idle keep-alive connection does not hold the process.
 #[test]
 fn idle_keep_alive_does_not_delay_exit() {
+    let db = SERVICE.migrated_db();
     let port = free_port();
     let mut service = SERVICE
         .launch("serve (idle keep-alive)")
         .port(port)
-        .database(&postgres_url())
+        .database(&db.url())
         .spawn();
     service.wait_ready();
 
@@ -753,11 +756,12 @@ fn idle_keep_alive_does_not_delay_exit() {
 /// Check 7b: a client stuck in the middle of its headers is cut at the deadline.
 #[test]
 fn stuck_client_cut_at_deadline() {
+    let db = SERVICE.migrated_db();
     let port = free_port();
     let mut service = SERVICE
         .launch("serve (deadline 2 s)")
         .port(port)
-        .database(&postgres_url())
+        .database(&db.url())
         .setting("SHUTDOWN__TIMEOUT_SECS", 2)
         .spawn();
     service.wait_ready();
@@ -810,11 +814,12 @@ fn stuck_client_cut_at_deadline() {
 /// `healthcheck --ready` probes readiness (`/readyz`): 0 only for 200, so 1 while draining.
 #[test]
 fn healthcheck_command() {
+    let db = SERVICE.migrated_db();
     let port = free_port();
     let mut service = SERVICE
         .launch("serve (for healthcheck)")
         .port(port)
-        .database(&postgres_url())
+        .database(&db.url())
         .setting("SHUTDOWN__DRAIN_DELAY_SECS", 3)
         .spawn();
     service.wait_ready();
@@ -828,7 +833,7 @@ fn healthcheck_command() {
                 "healthcheck",
             )
             .port(port)
-            .database(&postgres_url());
+            .database(&db.url());
         for arg in args {
             launch = launch.arg(arg);
         }
@@ -900,7 +905,8 @@ fn healthcheck_command() {
 /// liveness stays, no restart.
 #[test]
 fn database_outage_without_restart() {
-    let upstream_url = PgUrl::parse(&postgres_url());
+    let db = SERVICE.migrated_db();
+    let upstream_url = db.url.clone();
     let upstream = (upstream_url.host.as_str(), upstream_url.port)
         .to_socket_addrs()
         .expect("resolve the database host")
@@ -1017,6 +1023,17 @@ fn database_outage_without_restart() {
 fn numeric_looking_password_used_verbatim() {
     for password in ["007", "1.50"] {
         let db = TempDb::with_role("e2e", password);
+        let migrate = SERVICE
+            .command(&format!("migrate (password {password})"), "migrate")
+            .database(&db.url())
+            .setting("DATABASE__PASSWORD", password)
+            .run();
+        assert_eq!(
+            migrate.status.and_then(|s| s.code()),
+            Some(0),
+            "{}",
+            migrate.describe()
+        );
         let port = free_port();
         let mut service = SERVICE
             .launch(&format!("serve (password {password})"))

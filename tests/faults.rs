@@ -14,6 +14,7 @@
 mod common;
 
 use std::io::Write;
+use std::panic::AssertUnwindSafe;
 use std::sync::LazyLock;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -83,22 +84,6 @@ static SERVICE: LazyLock<Service> = LazyLock::new(|| {
         tag: "faults",
     }
 });
-
-/// A database of the test's own with the schema applied by a `migrate` run.
-fn migrated_db() -> TempDb {
-    let db = TempDb::new("faults");
-    let migrate = SERVICE
-        .command("migrate", "migrate")
-        .database(&db.url())
-        .run();
-    assert_eq!(
-        migrate.status.and_then(|s| s.code()),
-        Some(0),
-        "`migrate` must succeed on a fresh database\n{}",
-        migrate.describe()
-    );
-    db
-}
 
 /// `serve` on a free port against `db_url`, ready.
 fn serve(label: &str, db_url: &str, settings: &[(&str, &str)]) -> Proc {
@@ -191,6 +176,15 @@ fn post_notes_chunked(port: u16, size: usize, request_id: &str) -> Response {
     http::send(port, raw.as_bytes()).unwrap_or_else(|e| panic!("POST /notes failed: {e}"))
 }
 
+/// `text`'s non-empty lines joined by ` | `, for progress lines.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 // ---------------------------------------------------------------------------------------------
 // The checks
 
@@ -200,7 +194,7 @@ fn post_notes_chunked(port: u16, size: usize, request_id: &str) -> Response {
 fn sigterm_with_handler_blocked_on_database_exits_at_deadline() {
     const DEADLINE: Duration = Duration::from_secs(3);
     const LIMIT: Duration = Duration::from_millis(3500);
-    let db = migrated_db();
+    let db = SERVICE.migrated_db();
     let mut service = serve(
         "serve (deadline 3 s, statement timeout 30 s)",
         &db.url(),
@@ -281,9 +275,10 @@ fn sigterm_with_handler_blocked_on_database_exits_at_deadline() {
 /// connection, are both closed after `http.header_read_timeout_secs`, while others are served.
 #[test]
 fn header_read_timeout_closes_slow_and_idle_connections() {
+    let db = SERVICE.migrated_db();
     let service = serve(
         "serve (header read timeout 2 s)",
-        &postgres_url(),
+        &db.url(),
         &[("HTTP__HEADER_READ_TIMEOUT_SECS", "2")],
     );
     let port = service.port;
@@ -380,16 +375,17 @@ fn wrong_key_names_key_and_source_never_the_value() {
     let file_var = SERVICE.prefixed("DATABASE_FILE");
     let wrong_path = wrong_toml.display().to_string();
     let broken_path = broken_toml.display().to_string();
-    // (label, launch, the key stderr must name, the source it must name, the value that must
-    // not appear)
+    // (label, launch, the key stderr must name, the source it must name (a TOML file is named
+    // by its path or by the variable that names it), the value that must not appear)
     // No DATABASE_URL with a wrong `database`: the platform's variable would replace the string
     // with a table and hide the fault.
-    let cases: Vec<(String, Launch, &str, String, &str)> = vec![
+    let config_path_var = SERVICE.prefixed("CONFIG_PATH");
+    let cases: Vec<(String, Launch, &str, Vec<String>, &str)> = vec![
         (
             format!("{database_var}=<url>"),
             SERVICE.launch("<P>DATABASE=<url>").env(&database_var, &url),
             "database",
-            database_var.clone(),
+            vec![database_var.clone()],
             SECRET,
         ),
         (
@@ -398,7 +394,7 @@ fn wrong_key_names_key_and_source_never_the_value() {
                 .launch("<P>DATABASE_FILE=<file>")
                 .env(&file_var, value_file.display()),
             "database",
-            file_var.clone(),
+            vec![file_var.clone()],
             SECRET,
         ),
         (
@@ -407,7 +403,7 @@ fn wrong_key_names_key_and_source_never_the_value() {
                 .launch("<P>CONFIG_PATH (database = <url>)")
                 .setting("CONFIG_PATH", &wrong_path),
             "database",
-            wrong_path.clone(),
+            vec![wrong_path.clone(), config_path_var.clone()],
             SECRET,
         ),
         // Syntax comes before keys: the file and the line are what can be named.
@@ -417,7 +413,7 @@ fn wrong_key_names_key_and_source_never_the_value() {
                 .launch("<P>CONFIG_PATH (unterminated password string)")
                 .setting("CONFIG_PATH", &broken_path),
             "line 2",
-            broken_path.clone(),
+            vec![broken_path.clone(), config_path_var.clone()],
             SECRET,
         ),
         (
@@ -427,36 +423,43 @@ fn wrong_key_names_key_and_source_never_the_value() {
                 .setting("HTTP__BODY_LIMIT_BYTES", "lots")
                 .database(&postgres_url()),
             "http.body_limit_bytes",
-            SERVICE.prefixed("HTTP__BODY_LIMIT_BYTES"),
+            vec![SERVICE.prefixed("HTTP__BODY_LIMIT_BYTES")],
             "lots",
         ),
     ];
-    thread::scope(|scope| {
-        let runs: Vec<_> = cases
-            .into_iter()
-            .map(|(label, launch, key, source, value)| {
-                scope.spawn(move || {
-                    let proc = assert_stops_before_binding(launch.port(free_port()), key);
-                    proc.assert_never_printed(value, &format!("{label}: the value {value:?}"));
-                    let stderr = proc.stderr();
-                    assert!(
-                        names_key(&stderr, &source),
-                        "{label}: stderr does not name the source `{source}`\n{}",
+    // One after another: each run polls its port in a tight loop until the process exits. A
+    // failing case does not hide the next ones: its message is printed, the test fails at the end.
+    let mut failed = Vec::new();
+    for (label, launch, key, sources, value) in cases {
+        let checked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let proc = assert_stops_before_binding(launch.port(free_port()), key);
+            proc.assert_never_printed(value, &format!("{label}: the value {value:?}"));
+            let stderr = proc.stderr();
+            let source = sources
+                .iter()
+                .find(|source| names_key(&stderr, source))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{label}: stderr does not name the source ({})\n{}",
+                        sources.join(" or "),
                         proc.describe()
-                    );
-                    progress(&format!(
-                        "[faults] {label}: names `{key}` and `{source}`, never prints {value:?}: {}",
-                        stderr.lines().last().unwrap_or_default()
-                    ));
-                })
-            })
-            .collect();
-        for run in runs {
-            if let Err(panic) = run.join() {
-                std::panic::resume_unwind(panic);
-            }
+                    )
+                });
+            progress(&format!(
+                "[faults] {label}: names `{key}` and `{source}`, never prints {value:?}: {}",
+                one_line(&stderr)
+            ));
+        }));
+        if checked.is_err() {
+            failed.push(label);
         }
-    });
+    }
+    assert!(
+        failed.is_empty(),
+        "{} cases failed (their messages are above): {}",
+        failed.len(),
+        failed.join("; ")
+    );
 }
 
 /// Fault d: CORS origins. `*` alone allows any origin; a trailing slash is dropped; `*` mixed
@@ -464,80 +467,70 @@ fn wrong_key_names_key_and_source_never_the_value() {
 #[test]
 fn cors_origins_work_or_stop_before_binding() {
     const KEY: &str = "http.cors_allowed_origins";
-    thread::scope(|scope| {
-        let wildcard = scope.spawn(|| {
-            let service = serve(
-                "serve (cors [\"*\"])",
-                &postgres_url(),
-                &[("HTTP__CORS_ALLOWED_ORIGINS", r#"["*"]"#)],
-            );
-            let answer = service.request("GET", "/", &[("Origin", "https://anywhere.example")], None);
-            assert_eq!(answer.status, 200, "{answer:?}");
-            assert_eq!(
-                answer.header("access-control-allow-origin"),
-                Some("*"),
-                "[\"*\"] allows any origin: {answer:?}\n{}",
-                service.describe()
-            );
-            progress("[faults] cors [\"*\"]: starts; GET / from https://anywhere.example -> access-control-allow-origin: *");
-        });
-        let slash = scope.spawn(|| {
-            let service = serve(
-                "serve (cors [\"https://app.example.com/\"])",
-                &postgres_url(),
-                &[(
-                    "HTTP__CORS_ALLOWED_ORIGINS",
-                    r#"["https://app.example.com/"]"#,
-                )],
-            );
-            let answer =
-                service.request("GET", "/", &[("Origin", "https://app.example.com")], None);
-            assert_eq!(answer.status, 200, "{answer:?}");
-            assert_eq!(
-                answer.header("access-control-allow-origin"),
-                Some("https://app.example.com"),
-                "a trailing slash is dropped from a configured origin: {answer:?}\n{}",
-                service.describe()
-            );
-            progress("[faults] cors [\"https://app.example.com/\"]: Origin https://app.example.com -> allowed");
-        });
-        let refused: Vec<_> = [r#"["*","https://a.example"]"#, r#"["not an origin"]"#]
-            .into_iter()
-            .map(|origins| {
-                scope.spawn(move || {
-                    let proc = assert_stops_before_binding(
-                        SERVICE
-                            .launch(&format!("cors {origins}"))
-                            .port(free_port())
-                            .database(&postgres_url())
-                            .setting("HTTP__CORS_ALLOWED_ORIGINS", origins),
-                        KEY,
-                    );
-                    assert!(
-                        !proc.stderr().contains("panicked"),
-                        "cors {origins}: a panic instead of a config error\n{}",
-                        proc.describe()
-                    );
-                    progress(&format!(
-                        "[faults] cors {origins}: refused before binding, no panic: {}",
-                        proc.stderr().lines().last().unwrap_or_default()
-                    ));
-                })
-            })
-            .collect();
-        for run in [wildcard, slash].into_iter().chain(refused) {
-            if let Err(panic) = run.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-    });
+    let db = SERVICE.migrated_db();
+    let wildcard = serve(
+        "serve (cors [\"*\"])",
+        &db.url(),
+        &[("HTTP__CORS_ALLOWED_ORIGINS", r#"["*"]"#)],
+    );
+    let answer = wildcard.request("GET", "/", &[("Origin", "https://anywhere.example")], None);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.header("access-control-allow-origin"),
+        Some("*"),
+        "[\"*\"] allows any origin: {answer:?}\n{}",
+        wildcard.describe()
+    );
+    progress(
+        "[faults] cors [\"*\"]: starts; GET / from https://anywhere.example -> access-control-allow-origin: *",
+    );
+
+    let slash = serve(
+        "serve (cors [\"https://app.example.com/\"])",
+        &db.url(),
+        &[(
+            "HTTP__CORS_ALLOWED_ORIGINS",
+            r#"["https://app.example.com/"]"#,
+        )],
+    );
+    let answer = slash.request("GET", "/", &[("Origin", "https://app.example.com")], None);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.header("access-control-allow-origin"),
+        Some("https://app.example.com"),
+        "a trailing slash is dropped from a configured origin: {answer:?}\n{}",
+        slash.describe()
+    );
+    progress(
+        "[faults] cors [\"https://app.example.com/\"]: Origin https://app.example.com -> access-control-allow-origin: https://app.example.com",
+    );
+
+    for origins in [r#"["*","https://a.example"]"#, r#"["not an origin"]"#] {
+        let proc = assert_stops_before_binding(
+            SERVICE
+                .launch(&format!("cors {origins}"))
+                .port(free_port())
+                .database(&db.url())
+                .setting("HTTP__CORS_ALLOWED_ORIGINS", origins),
+            KEY,
+        );
+        assert!(
+            !proc.stderr().contains("panicked"),
+            "cors {origins}: a panic instead of a config error\n{}",
+            proc.describe()
+        );
+        progress(&format!(
+            "[faults] cors {origins}: refused before binding, no panic: {}",
+            one_line(&proc.stderr())
+        ));
+    }
 }
 
 /// Fault e: every kind of failing request answers `application/json` `{"error": ...}` with the
 /// security headers, and so does a 200.
 #[test]
 fn every_error_response_is_json_with_security_headers() {
-    let db = migrated_db();
+    let db = SERVICE.migrated_db();
     let service = serve(
         "serve (body limit 1024 B, request timeout 1 s)",
         &db.url(),
@@ -652,7 +645,7 @@ fn every_error_response_is_json_with_security_headers() {
 /// timeout) are request-logged with the client's request id; probes stay out of the log.
 #[test]
 fn request_log_sees_outer_layer_responses() {
-    let db = migrated_db();
+    let db = SERVICE.migrated_db();
     let mut service = serve(
         "serve (request log: body limit 1024 B, request timeout 1 s)",
         &db.url(),
@@ -713,7 +706,7 @@ fn request_log_sees_outer_layer_responses() {
 #[test]
 fn migrate_ignores_serving_statement_timeout() {
     const HOLD: Duration = Duration::from_millis(1500);
-    let db = migrated_db();
+    let db = SERVICE.migrated_db();
     let lock = lock_table(&db, "_sqlx_migrations");
     let started = Instant::now();
     let mut migrate = SERVICE
