@@ -46,21 +46,47 @@ fn assert_nothing_left(attempt: &Attempt) {
 
 #[test]
 fn bad_project_names_are_refused_before_anything_is_made() {
+    // Names are first converted the way cargo-generate converts them (`9 Lives` -> `9-lives`,
+    // `Fn` -> `fn`); what cannot become a crate name then is refused, naming both spellings.
     let cases: &[(&str, &[&str])] = &[
-        ("1abc", &["'1abc'", "lower-case letter first"]),
+        ("1abc", &["'1abc'", "starts with a digit"]),
+        (
+            "9 Lives",
+            &["'9 Lives'", "'9-lives'", "starts with a digit"],
+        ),
         ("fn", &["'fn'", "Rust keyword"]),
+        ("Fn", &["'Fn'", "'fn'", "Rust keyword"]),
         ("test", &["'test'", "reserved crate name"]),
         ("proc-macro", &["'proc_macro'", "reserved crate name"]),
-        ("Orders", &["'Orders'", "lower-case letter"]),
-        ("orders_api", &["'orders_api'", "contains '_'"]),
-        ("orders--api", &["double hyphen"]),
-        ("orders-", &["ends with a hyphen"]),
+        ("!!!", &["'!!!'", "no letters or digits"]),
+        ("Ördnung", &["'ördnung'", "contains 'ö'"]),
     ];
     for (name, mentions) in cases {
         let attempt = Generate::new().name(name).attempt();
         assert_refused(&attempt, name, mentions);
         assert_nothing_left(&attempt);
     }
+}
+
+#[test]
+fn a_snake_case_name_is_refused_for_kubernetes_manifests() {
+    // cargo-generate keeps `orders_api` as it is, and Kubernetes object names cannot hold `_`.
+    // The kubernetes value is known only in the pre hook, after the folder exists.
+    let name = "orders_api";
+    let attempt = Generate::new()
+        .name(name)
+        .define("kubernetes", "true")
+        .attempt();
+    assert_refused(
+        &attempt,
+        name,
+        &["'orders_api'", "Kubernetes", "--name orders-api"],
+    );
+    assert!(
+        attempt.text().contains("remove the empty folder"),
+        "the message does not say to remove the empty folder:\n{}",
+        attempt.text()
+    );
 }
 
 #[test]

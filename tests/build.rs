@@ -8,11 +8,18 @@
 //! Renders with the database slice need PostgreSQL: DATABASE_URL must be set. Their tests must
 //! leave no database behind on that server: the databases are listed before and after
 //! `cargo test` (with `psql`), and a new one fails the combination.
+//!
+//! After those steps, each render with the config slice prints its settings (`config`), and the
+//! keys must be exactly those of `CONFIG_KEYS` in tests/common/slices.rs for that combination:
+//! tests/render.rs trusts that table when it checks what the docs mention.
 
 mod common;
 
 use std::time::Instant;
 
+use std::collections::BTreeSet;
+
+use common::slices::config_keys;
 use common::{Combo, DATABASE_URL_HELP, cargo_command, describe_output, progress, secs};
 use template_harness::postgres::database_names;
 
@@ -56,6 +63,7 @@ fn covering_combinations_pass_fmt_clippy_and_tests() {
         ));
         let render = common::render_combo(&combo.project_name(), *combo);
         let mut report = Vec::new();
+        let mut passed = true;
         for (step, args) in steps {
             // The databases on the server before the render's own tests run.
             let databases_before = (step == "test" && combo.is_on("database")).then(database_names);
@@ -95,6 +103,7 @@ fn covering_combinations_pass_fmt_clippy_and_tests() {
                 // Later steps would fail the same way or hide this failure: stop here.
                 report.push(format!("{step} FAILED"));
                 report.extend(leak_report);
+                passed = false;
                 failures.push(format!(
                     "{} ({}): {step} failed\n{}",
                     combo.label(),
@@ -102,6 +111,19 @@ fn covering_combinations_pass_fmt_clippy_and_tests() {
                     describe_output(&format!("{cmd:?}"), &output)
                 ));
                 break;
+            }
+        }
+        if passed && combo.is_on("config") {
+            match config_key_problem(&render.dir, *combo) {
+                None => report.push("config keys ok".to_string()),
+                Some(problem) => {
+                    report.push("config keys FAILED".to_string());
+                    failures.push(format!(
+                        "{} ({}): config keys differ from CONFIG_KEYS in tests/common/slices.rs\n{problem}",
+                        combo.label(),
+                        combo.project_name()
+                    ));
+                }
             }
         }
         progress(&format!(
@@ -118,6 +140,56 @@ fn covering_combinations_pass_fmt_clippy_and_tests() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// Runs the render's `config` command and compares the keys it prints with the table, or
+/// says why it could not. Optional settings are printed only when set, so every one the
+/// combination has is set here (DATABASE_URL comes from the harness's environment).
+fn config_key_problem(dir: &std::path::Path, combo: Combo) -> Option<String> {
+    let prefix = format!("{}_", combo.project_name().to_uppercase().replace('-', "_"));
+    let mut cmd = cargo_command(dir, &["run", "-q", "--", "config"]);
+    if combo.is_on("database") {
+        cmd.env(format!("{prefix}DATABASE__PASSWORD"), "cross-check");
+    }
+    let output = common::run(&mut cmd);
+    let described = || describe_output(&format!("{cmd:?}"), &output);
+    if !output.status.success() {
+        return Some(described());
+    }
+    let printed: toml::Table = match String::from_utf8_lossy(&output.stdout).parse() {
+        Ok(table) => table,
+        Err(e) => return Some(format!("the output is not TOML: {e}\n{}", described())),
+    };
+    fn flatten(table: &toml::Table, above: &str, keys: &mut BTreeSet<String>) {
+        for (name, value) in table {
+            let key = if above.is_empty() {
+                name.clone()
+            } else {
+                format!("{above}.{name}")
+            };
+            match value.as_table() {
+                Some(inner) => flatten(inner, &key, keys),
+                None => {
+                    keys.insert(key);
+                }
+            }
+        }
+    }
+    let mut actual = BTreeSet::new();
+    flatten(&printed, "", &mut actual);
+    let expected: BTreeSet<String> = config_keys(&|slice| combo.is_on(slice))
+        .into_iter()
+        .map(String::from)
+        .collect();
+    if actual == expected {
+        return None;
+    }
+    Some(format!(
+        "printed but not in the table: {:?}\nin the table but not printed: {:?}\n{}",
+        actual.difference(&expected).collect::<Vec<_>>(),
+        expected.difference(&actual).collect::<Vec<_>>(),
+        described()
+    ))
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Drives the real cargo-generate through a pseudo-terminal, as a person would: no `--name`, no
-//! `--silent`, every prompt answered by typing. Checks that a bad name is asked again and that
-//! the answers end up in the render.
+//! `--silent`, every prompt answered by typing. Checks that a bad name is asked again, that a
+//! name is converted as cargo-generate converts `--name`, and that the answers end up in the
+//! render.
 
 mod common;
 
@@ -125,13 +126,15 @@ fn prompts_are_answered_through_a_terminal() {
     // The name: asked by hooks/init.rhai, and asked again while it is unusable.
     expect(&mut session, "Project name", &mut transcript);
     type_answer(&mut session, "project-name", &Answer::Text("1bad"));
+    expect(&mut session, "starts with a digit", &mut transcript);
+    expect(&mut session, "Project name", &mut transcript);
+    // Converted the way cargo-generate converts `--name`: the project is `pty-service`.
+    type_answer(&mut session, "project-name", &Answer::Text("Pty_Service"));
     expect(
         &mut session,
-        "does not start with a lower-case letter",
+        "Project name: pty-service (crate pty_service), made from 'Pty_Service'",
         &mut transcript,
     );
-    expect(&mut session, "Project name", &mut transcript);
-    type_answer(&mut session, "project-name", &Answer::Text("pty-service"));
 
     // The placeholders, in whatever order cargo-generate asks them.
     let mut pending = prompts.clone();

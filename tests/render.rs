@@ -4,6 +4,10 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::slices::{CONFIG_KEYS, NON_KEY_VARIABLES, config_keys};
 use common::{
     Combo, Generate, Render, dependency_problems, file_set_problems, liquid_leftovers,
     missing_pairs,
@@ -52,6 +56,8 @@ fn pairwise_set_covers_every_pair() {
 fn every_combination_renders_the_expected_files() {
     let combos = Combo::all();
     let mut failures = Vec::new();
+    // Doc mentions of settings a render lacks, each with the combinations it shows up in.
+    let mut doc_findings: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for &combo in &combos {
         let name = combo.project_name();
         let render = Generate::new()
@@ -73,14 +79,137 @@ fn every_combination_renders_the_expected_files() {
         if !problems.is_empty() {
             failures.push(format!("{}:\n  {}", combo.label(), problems.join("\n  ")));
         }
+        for finding in config_key_mentions(&render.dir, combo, &prefix) {
+            doc_findings.entry(finding).or_default().push(combo.bits());
+        }
     }
     assert!(
-        failures.is_empty(),
-        "{} of {} combinations render wrongly:\n\n{}",
+        failures.is_empty() && doc_findings.is_empty(),
+        "{} of {} combinations render wrongly:\n\n{}\n\n\
+         {} mentions of settings or variables that the render does not have \
+         (file:line: key (as written): bits of the combinations, in the order {}):\n{}",
         failures.len(),
         combos.len(),
-        failures.join("\n\n")
+        failures.join("\n\n"),
+        doc_findings.len(),
+        common::slices::SLICES.join(","),
+        doc_findings
+            .iter()
+            .map(|(finding, bits)| format!("  {finding}: {}", abbreviate(bits)))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
+}
+
+/// `a, b, c` for a few combinations, `a, b, c and 61 more` for many.
+fn abbreviate(bits: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let shown = bits
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if bits.len() > SHOWN {
+        format!("{shown} and {} more", bits.len() - SHOWN)
+    } else {
+        shown
+    }
+}
+
+/// The files whose text tells users which settings exist.
+fn documenting_files(dir: &Path) -> Vec<String> {
+    common::list_files(dir)
+        .into_iter()
+        .filter(|file| {
+            matches!(
+                file.as_str(),
+                "README.md" | ".env.example" | "compose.yaml" | "Dockerfile"
+            ) || (file.starts_with("src/") && file.ends_with(".rs"))
+                || file.starts_with("deploy/k8s/")
+        })
+        .collect()
+}
+
+/// Every mention, in the render's docs and code, of a setting the render does not have:
+/// `<P>NAME` variables (`<P>DATABASE__PASSWORD_FILE` is `database.password`), dotted keys in
+/// backticks (`` `shutdown.timeout_secs` ``) and the platform's `DATABASE_URL`. Each as
+/// `file:line: key (as written)`.
+fn config_key_mentions(dir: &Path, combo: Combo, prefix: &str) -> Vec<String> {
+    let keys = config_keys(&|slice| combo.is_on(slice));
+    let sections: Vec<&str> = CONFIG_KEYS
+        .iter()
+        .filter_map(|(key, _)| key.split_once('.').map(|(section, _)| section))
+        .collect();
+    // Without the config slice no `<P>` variable is read at all.
+    let variable_problem = |name: &str| -> Option<String> {
+        if NON_KEY_VARIABLES.contains(&name) {
+            return (!combo.is_on("config")).then(|| name.to_string());
+        }
+        let key = name
+            .strip_suffix("_FILE")
+            .unwrap_or(name)
+            .replace("__", ".")
+            .to_ascii_lowercase();
+        // `<P>DATABASE__` and the like name a group of keys.
+        let known = if let Some(group) = key.strip_suffix('.') {
+            keys.iter().any(|k| k.starts_with(&format!("{group}.")))
+        } else {
+            keys.contains(&key.as_str())
+        };
+        (!known || !combo.is_on("config")).then_some(key)
+    };
+
+    let mut findings = Vec::new();
+    for file in documenting_files(dir) {
+        let Ok(text) = std::fs::read_to_string(dir.join(&file)) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            let at = format!("{file}:{}", n + 1);
+            for (start, _) in line.match_indices(prefix) {
+                let rest = &line[start + prefix.len()..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                    .unwrap_or(rest.len());
+                let name = &rest[..end];
+                if name.is_empty() {
+                    continue; // `<P>*`, `<P>…`, the prefix itself
+                }
+                if let Some(key) = variable_problem(name) {
+                    findings.push(format!("{at}: {key} (<P>{name})"));
+                }
+            }
+            // Odd-numbered pieces between backticks are code spans.
+            for span in line.split('`').skip(1).step_by(2) {
+                // A variable name without its prefix: `DATABASE__URL`.
+                let unprefixed = span.contains("__")
+                    && span.split("__").all(|part| !part.is_empty())
+                    && span
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                if unprefixed && !span.starts_with(prefix) {
+                    if let Some(key) = variable_problem(span) {
+                        findings.push(format!("{at}: {key} (`{span}`)"));
+                    }
+                    continue;
+                }
+                let Some((section, _)) = span.split_once('.') else {
+                    continue;
+                };
+                let looks_like_key = span
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+                if looks_like_key && sections.contains(&section) && !keys.contains(&span) {
+                    findings.push(format!("{at}: {span} (`{span}`)"));
+                }
+            }
+            if !combo.is_on("database") && line.contains("DATABASE_URL") {
+                findings.push(format!("{at}: database.url (DATABASE_URL)"));
+            }
+        }
+    }
+    findings
 }
 
 /// `rustfmt --check` over every Rust file of a render: cheap enough for every combination,
@@ -163,4 +292,76 @@ fn post_hook_says_what_was_generated_and_what_to_run() {
             "post hook output lacks `{expected}`:\n{text}"
         );
     }
+}
+
+#[test]
+fn project_names_are_converted_the_way_cargo_generate_does() {
+    // (given, folder and package name, crate name, env prefix). cargo-generate 0.23.14 keeps a
+    // name that is already snake_case and makes anything else kebab-case (heck); the crate
+    // name is heck's snake_case of that (hooks/NOTES.md).
+    let cases = [
+        ("My_Svc", "my-svc", "my_svc", "MY_SVC_"),
+        ("Orders API", "orders-api", "orders_api", "ORDERS_API_"),
+        (
+            "lockFirmware",
+            "lock-firmware",
+            "lock_firmware",
+            "LOCK_FIRMWARE_",
+        ),
+        ("orders--api-", "orders-api", "orders_api", "ORDERS_API_"),
+        ("orders_api", "orders_api", "orders_api", "ORDERS_API_"),
+    ];
+    for (given, name, crate_name, prefix) in cases {
+        let attempt = Generate::new().name(given).attempt();
+        assert!(
+            attempt.output.status.success(),
+            "`--name {given}` was refused:\n{}",
+            attempt.describe()
+        );
+        let folders: Vec<String> = std::fs::read_dir(attempt.destination())
+            .expect("read destination")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            folders,
+            [name],
+            "`--name {given}` rendered into the wrong folder:\n{}",
+            attempt.describe()
+        );
+        let dir = attempt.destination().join(name);
+        let read = |file: &str| {
+            std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"))
+        };
+        let manifest: toml::Table = read("Cargo.toml").parse().expect("Cargo.toml parses");
+        assert_eq!(
+            manifest["package"]["name"].as_str(),
+            Some(name),
+            "`--name {given}`: package name in Cargo.toml"
+        );
+        assert!(
+            read("src/main.rs").contains(&format!("use {crate_name}::")),
+            "`--name {given}`: src/main.rs does not use the crate `{crate_name}`"
+        );
+        let problems = value_problems(
+            &Render {
+                dir: dir.clone(),
+                attempt,
+            },
+            Combo::ALL_ON,
+            "8080",
+            prefix,
+        );
+        assert!(
+            problems.is_empty(),
+            "`--name {given}`: {}",
+            problems.join("\n")
+        );
+    }
+    // The hook says which name it made, and what from.
+    let attempt = Generate::new().name("My_Svc").attempt();
+    let text = attempt.text();
+    assert!(
+        text.contains("Project name: my-svc (crate my_svc), made from 'My_Svc'"),
+        "the hooks do not tell the user the final name:\n{text}"
+    );
 }

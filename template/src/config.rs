@@ -299,7 +299,8 @@ impl Config {
 /// as `[REDACTED]`. Add a secret setting here and give its field `secret` and `redacted`.
 const SECRET_KEYS: &[&str] = &[{% if database %}"database.url", "database.password"{% endif %}];
 
-/// The key a variable name (prefix removed) sets: `DATABASE__URL` sets `database.url`.
+/// The key a variable name (prefix removed) sets: `HTTP__BODY_LIMIT_BYTES` sets
+/// `http.body_limit_bytes`.
 fn key_of(name: &str) -> String {
     name.replace("__", ".").to_ascii_lowercase()
 }
@@ -390,7 +391,7 @@ impl Provider for SecretVariables {
     }
 }
 
-/// `{{env_prefix}}KEY_FILE=/path` sets `KEY` to the contents of that file, less its trailing
+/// `{{env_prefix}}<KEY>_FILE=/path` sets `<KEY>` to the contents of that file, less its trailing
 /// newline: parsed like a variable, or as text for secrets.
 struct FileVariables;
 

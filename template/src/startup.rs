@@ -128,7 +128,8 @@ impl Application {
     /// Serves until the process is killed.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
-        server::serve(self.listener, self.router, &self.http, std::future::pending()).await;
+        let never = std::future::pending();
+        server::serve(self.listener, self.router, &self.http, never).await;
         Ok(())
     }
 {%- endif %}

@@ -1,4 +1,4 @@
-//! What each slice of the template owns: its files and its direct dependencies.
+//! What each slice of the template owns: its files, its direct dependencies and its settings.
 //!
 //! This is the one table the harness checks renders against. When the template gains a file or a
 //! dependency, add it here (and nowhere else).
@@ -27,6 +27,7 @@ pub const ALWAYS_FILES: &[&str] = &[
     "src/http/mod.rs",
     "src/lib.rs",
     "src/main.rs",
+    "src/server.rs",
     "src/startup.rs",
     "tests/api/helpers.rs",
     "tests/api/http.rs",
@@ -86,6 +87,8 @@ pub const CORE_DEPS: &[&str] = &[
     "anyhow",
     "axum",
     "clap",
+    "hyper",
+    "hyper-util",
     "serde",
     "serde_json",
     "thiserror",
@@ -103,8 +106,43 @@ pub const SLICE_DEPS: &[(&str, &[&str])] = &[
     ("toml", &["config"]),
     ("secrecy", &["database"]),
     ("tracing-subscriber", &["logging"]),
-    ("hyper", &["health"]),
-    ("hyper-util", &["health"]),
     ("sqlx", &["database"]),
     ("uuid", &["database"]),
 ];
+
+/// Every setting the service has (template/src/config.rs), as the dotted key `config` prints
+/// and a TOML file uses, with the slices that must all be on for the render to have it. The
+/// environment variable of a key is `<P>` + the key upper-cased with `.` as `__`
+/// (`http.body_limit_bytes` is `<P>HTTP__BODY_LIMIT_BYTES`), and `<P>…_FILE` reads it from a
+/// file; those variables exist only with the config slice (without it the service reads the
+/// platform's `PORT` and `DATABASE_URL` and keeps the defaults).
+pub const CONFIG_KEYS: &[(&str, &[&str])] = &[
+    ("host", &[]),
+    ("port", &[]),
+    ("http.request_timeout_secs", &[]),
+    ("http.header_read_timeout_secs", &[]),
+    ("http.body_limit_bytes", &[]),
+    ("http.cors_allowed_origins", &[]),
+    ("log.format", &["logging"]),
+    ("shutdown.drain_delay_secs", &["shutdown"]),
+    ("shutdown.timeout_secs", &["shutdown"]),
+    ("database.url", &["database"]),
+    // Replaces the password in the URL; only config can set it (from a secret file).
+    ("database.password", &["config", "database"]),
+    ("database.max_connections", &["database"]),
+    ("database.acquire_timeout_ms", &["database"]),
+    ("database.statement_timeout_ms", &["database"]),
+    ("database.migrate_on_start", &["database"]),
+];
+
+/// Variables after `<P>` that are not settings: the config file's path.
+pub const NON_KEY_VARIABLES: &[&str] = &["CONFIG_PATH"];
+
+/// The keys of a render whose slices are `is_on`.
+pub fn config_keys(is_on: &dyn Fn(&str) -> bool) -> Vec<&'static str> {
+    CONFIG_KEYS
+        .iter()
+        .filter(|(_, slices)| slices.iter().all(|s| is_on(s)))
+        .map(|(key, _)| *key)
+        .collect()
+}
