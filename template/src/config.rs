@@ -235,13 +235,16 @@ impl Config {
         if let Some(path) = std::env::var_os(format!("{ENV_PREFIX}CONFIG_PATH")) {
             figment = figment.merge(config_file(Path::new(&path))?);
         }
-        let config: Self = figment
+        figment = figment
             .merge(platform_variables())
-            .merge(prefixed_variables())
-            .merge(SecretVariables)
-            .merge(FileVariables)
-            .extract()
-            .map_err(describe)?;
+            .merge(prefixed_variables());
+        for secret in secret_variables() {
+            figment = figment.merge(secret);
+        }
+        for file in file_variables()? {
+            figment = figment.merge(file);
+        }
+        let config: Self = figment.extract().map_err(describe)?;
         config.validate()?;
         Ok(config)
     }
@@ -310,7 +313,7 @@ fn is_secret(key: &str) -> bool {
 }
 
 /// The variables platforms set themselves: `PORT` (Heroku, Cloud Run, Fly, Render){% if database %}, and
-/// `DATABASE_URL`, which [`SecretVariables`] reads as a secret{% endif %}.
+/// `DATABASE_URL`, which [`secret_variables`] reads as a secret{% endif %}.
 fn platform_variables() -> impl Provider {
     Named::environment(Env::raw().only(&["PORT"]), "")
 }
@@ -360,69 +363,61 @@ fn variable_of(prefix: &str, key: &[&str]) -> String {
 }
 
 /// Secrets set by environment variables, as text: {% if database %}the platform's `DATABASE_URL`, then {% endif %}`{{env_prefix}}*`.
-struct SecretVariables;
-
-impl Provider for SecretVariables {
-    fn metadata(&self) -> Metadata {
-        Metadata::named("secret environment variable").interpolater(|_: &Profile, key: &[&str]| {
-            format!("environment variable {}", variable_of(ENV_PREFIX, key))
-        })
-    }
-
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let mut secrets = Figment::new();
+/// Each is a provider of its own, so an error names its variable.
+fn secret_variables() -> Vec<impl Provider> {
+    let mut secrets = Vec::new();
 {%- if database %}
-        if let Some(url) = std::env::var_os("DATABASE_URL").and_then(|url| url.into_string().ok()) {
-            secrets = secrets.merge(Serialized::default("database.url", url));
-        }
-{%- endif %}
-        for (name, value) in std::env::vars_os() {
-            let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
-                continue;
-            };
-            let Some(key) = name.strip_prefix(ENV_PREFIX).map(key_of) else {
-                continue;
-            };
-            if is_secret(&key) {
-                secrets = secrets.merge(Serialized::default(&key, value));
-            }
-        }
-        secrets.data()
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let source = "environment variable DATABASE_URL".to_owned();
+        secrets.push(Named::fixed(
+            Serialized::default("database.url", url),
+            source,
+        ));
     }
+{%- endif %}
+    for (name, value) in std::env::vars_os() {
+        let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
+            continue;
+        };
+        let Some(key) = name.strip_prefix(ENV_PREFIX).map(key_of) else {
+            continue;
+        };
+        if is_secret(&key) {
+            let source = format!("environment variable {name}");
+            let value = value.to_owned();
+            secrets.push(Named::fixed(Serialized::default(&key, value), source));
+        }
+    }
+    secrets
 }
 
 /// `{{env_prefix}}<KEY>_FILE=/path` sets `<KEY>` to the contents of that file, less its trailing
-/// newline: parsed like a variable, or as text for secrets.
-struct FileVariables;
-
-impl Provider for FileVariables {
-    fn metadata(&self) -> Metadata {
-        Metadata::named("`*_FILE` file").interpolater(|_: &Profile, key: &[&str]| {
-            format!("the file {}_FILE names", variable_of(ENV_PREFIX, key))
-        })
+/// newline: parsed like a variable, or as text for secrets. Each is a provider of its own, so an
+/// error names its variable.
+fn file_variables() -> anyhow::Result<Vec<impl Provider>> {
+    let references = Env::prefixed(ENV_PREFIX)
+        .filter_map(|name| file_reference(name.as_str()).map(Into::into))
+        .split("__");
+    let mut files = Vec::new();
+    for (key, path) in references.iter() {
+        let parts: Vec<&str> = key.as_str().split('.').collect();
+        let variable = format!("{}_FILE", variable_of(ENV_PREFIX, &parts));
+        let contents = std::fs::read_to_string(&path)
+            .with_context(|| format!("{variable} names a file that cannot be read"))?;
+        let text = contents.trim_end_matches(['\r', '\n']);
+        let value = if is_secret(key.as_str()) {
+            Value::from(text.to_owned())
+        } else {
+            let Ok(value) = text.parse::<Value>();
+            value
+        };
+        let source = format!("the file {variable} names");
+        files.push(Named::fixed(
+            Serialized::default(key.as_str(), value),
+            source,
+        ));
     }
-
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let references = Env::prefixed(ENV_PREFIX)
-            .filter_map(|name| file_reference(name.as_str()).map(Into::into))
-            .split("__");
-        let mut files = Figment::new();
-        for (key, path) in references.iter() {
-            let parts: Vec<&str> = key.as_str().split('.').collect();
-            let variable = format!("{}_FILE", variable_of(ENV_PREFIX, &parts));
-            let contents = std::fs::read_to_string(&path)
-                .map_err(|error| format!("{variable} names a file that cannot be read: {error}"))?;
-            let text = contents.trim_end_matches(['\r', '\n']);
-            let value = if is_secret(key.as_str()) {
-                Value::from(text.to_owned())
-            } else {
-                let Ok(value) = text.parse::<Value>();
-                value
-            };
-            files = files.merge(Serialized::default(key.as_str(), value));
-        }
-        files.data()
-    }
+    Ok(files)
 }
 
 /// A provider whose errors say where a value came from: `environment variable
@@ -448,6 +443,11 @@ impl<P: Provider> Named<P> {
         Self::new(provider, move |key| {
             format!("environment variable {}", variable_of(prefix, key))
         })
+    }
+
+    /// Every value from one place.
+    fn fixed(provider: P, source: String) -> Self {
+        Self::new(provider, move |_| source.clone())
     }
 }
 

@@ -57,15 +57,15 @@ pub const SLICE_FILES: &[(&str, &[&str])] = &[
         "kubernetes",
         &[
             "deploy/k8s/kustomization.yaml",
-            "deploy/k8s/configmap.yaml",
-            "deploy/k8s/secret.yaml",
+            "deploy/k8s/config.env",
             "deploy/k8s/deployment.yaml",
             "deploy/k8s/service.yaml",
             "deploy/k8s/hpa.yaml",
             "deploy/k8s/pdb.yaml",
+            "deploy/k8s/networkpolicy.yaml",
         ],
     ),
-    ("ci", &[".github/workflows/ci.yml"]),
+    ("ci", &[".github/workflows/ci.yml", "deny.toml"]),
     // compose owns no file alone: see COMBINED_FILES.
 ];
 
@@ -73,12 +73,6 @@ pub const SLICE_FILES: &[(&str, &[&str])] = &[
 pub const COMBINED_FILES: &[(&str, &[&str], &[&str])] = &[
     // compose.yaml runs the image, the database or both; with neither it is not rendered.
     ("compose.yaml", &["compose"], &["docker", "database"]),
-    // The migration Job exists only where there is a database to migrate.
-    (
-        "deploy/k8s/migrate-job.yaml",
-        &["kubernetes", "database"],
-        &["database"],
-    ),
 ];
 
 /// Direct dependencies every render has, in `[dependencies]` or (test-only ones such as tower)
