@@ -29,13 +29,16 @@ pub const PROMPT_EXIT: Duration = Duration::from_secs(5);
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A port nothing listens on, never handed out twice in this process, so parallel tests do
-/// not collide.
+/// not collide. A port that still accepts a connection once the probe listener is gone is
+/// skipped: other test runs share this machine, and a port free to `bind` can still be
+/// answered (a port forwarded by NAT has no socket to conflict with).
 pub fn free_port() -> u16 {
     static HANDED_OUT: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Default::default);
     loop {
         let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a free port");
         let port = listener.local_addr().expect("local address").port();
-        if HANDED_OUT.lock().unwrap().insert(port) {
+        drop(listener);
+        if !accepts_connections(port) && HANDED_OUT.lock().unwrap().insert(port) {
             return port;
         }
     }
