@@ -5,7 +5,9 @@
 //!
 //! One test runs the combinations one after another in one shared target folder
 //! (target/renders): dependencies compile once and no two cargo runs fight over its lock.
-//! Renders with the database slice need PostgreSQL: DATABASE_URL must be set.
+//! Renders with the database slice need PostgreSQL: DATABASE_URL must be set. Their tests must
+//! leave no database behind on that server: the databases are listed before and after
+//! `cargo test` (with `psql`), and a new one fails the combination.
 //!
 //! After those steps, each render with the config slice prints its settings (`config`), and the
 //! keys must be exactly those of `CONFIG_KEYS` in tests/common/slices.rs for that combination:
@@ -19,6 +21,7 @@ use std::collections::BTreeSet;
 
 use common::slices::config_keys;
 use common::{Combo, DATABASE_URL_HELP, cargo_command, describe_output, progress, secs};
+use template_harness::postgres::database_names;
 
 /// The combinations to build: the pairwise set, all-on and all-off, each once.
 fn combos() -> Vec<Combo> {
@@ -62,13 +65,44 @@ fn covering_combinations_pass_fmt_clippy_and_tests() {
         let mut report = Vec::new();
         let mut passed = true;
         for (step, args) in steps {
+            // The databases on the server before the render's own tests run.
+            let databases_before = (step == "test" && combo.is_on("database")).then(database_names);
             let mut cmd = cargo_command(&render.dir, args);
             let output = common::run(&mut cmd);
+            let mut leak_report = None;
+            if let Some(before) = databases_before {
+                let after = database_names();
+                let left: Vec<&String> = after.iter().filter(|n| !before.contains(n)).collect();
+                if left.is_empty() {
+                    leak_report = Some(format!(
+                        "no database left behind ({} before, {} after)",
+                        before.len(),
+                        after.len()
+                    ));
+                } else {
+                    leak_report = Some(format!("{} databases LEFT BEHIND", left.len()));
+                    failures.push(format!(
+                        "{} ({}): its tests left {} databases on the DATABASE_URL server \
+                         ({} before `cargo test`, {} after): {}",
+                        combo.label(),
+                        combo.project_name(),
+                        left.len(),
+                        before.len(),
+                        after.len(),
+                        left.iter()
+                            .map(|n| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
             if output.status.success() {
                 report.push(format!("{step} ok"));
+                report.extend(leak_report);
             } else {
                 // Later steps would fail the same way or hide this failure: stop here.
                 report.push(format!("{step} FAILED"));
+                report.extend(leak_report);
                 passed = false;
                 failures.push(format!(
                     "{} ({}): {step} failed\n{}",

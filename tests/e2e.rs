@@ -13,21 +13,21 @@
 
 mod common;
 
-use std::collections::HashSet;
-use std::collections::hash_map::RandomState;
-use std::fmt;
-use std::hash::{BuildHasher, Hasher};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::io::Write;
+use std::net::ToSocketAddrs;
+use std::sync::LazyLock;
+use std::thread;
+use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use tempfile::TempDir;
+use template_harness::http::{
+    accepts_connections, closed_by_peer, connect, read_response, still_open,
+};
+use template_harness::postgres::{PgUrl, TempDb, psql_at};
+use template_harness::process::{
+    EXIT_TIMEOUT, Launch, Proc, READY_TIMEOUT, Service, assert_stops_before_binding, free_port,
+};
+use template_harness::proxy::{Proxy, ProxyMode};
+use template_harness::{list_ms, ms, random_hex, random_uuid};
 
 use common::{Combo, new_temp_dir, postgres_url, progress};
 
@@ -38,23 +38,8 @@ const EXPECTED_ENV_PREFIX: &str = "E2E_SERVICE_";
 /// The port the template's default config names (the render keeps the default).
 const DEFAULT_PORT: i64 = 8080;
 
-/// Longest wait for `/readyz` to answer 200 after a start (the first start connects to
-/// PostgreSQL).
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest a one-off command (`config`, `migrate`, `healthcheck`) may run.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest a process stopped by bad config may take to exit.
-const PROMPT_EXIT: Duration = Duration::from_secs(5);
-/// Longest a service may take to exit after SIGTERM when nothing holds it.
-const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
-
 // ---------------------------------------------------------------------------------------------
 // The service under test
-
-struct Service {
-    bin: PathBuf,
-    env_prefix: String,
-}
 
 /// The all-on render, built once. Only the binary is kept: the render's temporary folder is
 /// removed once the build is done.
@@ -84,904 +69,12 @@ static SERVICE: LazyLock<Service> = LazyLock::new(|| {
         bin.display(),
         started.elapsed().as_secs()
     ));
-    Service { bin, env_prefix }
+    Service {
+        bin,
+        env_prefix,
+        tag: "e2e",
+    }
 });
-
-/// `<prefix><key>`, e.g. `E2E_SERVICE_SHUTDOWN__DRAIN_DELAY_SECS`.
-fn prefixed(key: &str) -> String {
-    format!("{}{key}", SERVICE.env_prefix)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small utilities
-
-/// 16 random hex digits, different on every call.
-fn random_hex() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.write_u32(std::process::id());
-    format!("{:016x}", hasher.finish())
-}
-
-/// A random version-4 UUID in its text form.
-fn random_uuid() -> String {
-    let (a, b) = (random_hex(), random_hex());
-    format!(
-        "{}-{}-4{}-8{}-{}",
-        &a[..8],
-        &a[8..12],
-        &a[13..16],
-        &b[..3],
-        &b[4..16]
-    )
-}
-
-/// A port nothing listens on, never handed out twice in this process, so parallel tests do
-/// not collide.
-fn free_port() -> u16 {
-    static HANDED_OUT: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Default::default);
-    loop {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a free port");
-        let port = listener.local_addr().expect("local address").port();
-        if HANDED_OUT.lock().unwrap().insert(port) {
-            return port;
-        }
-    }
-}
-
-fn ms(duration: Duration) -> u128 {
-    duration.as_millis()
-}
-
-fn list_ms(durations: &[Duration]) -> String {
-    let list: Vec<String> = durations.iter().map(|d| ms(*d).to_string()).collect();
-    format!("[{}] ms", list.join(", "))
-}
-
-/// Whether a TCP connection to `port` on 127.0.0.1 is accepted.
-fn accepts_connections(port: u16) -> bool {
-    TcpStream::connect_timeout(&local(port), Duration::from_millis(200)).is_ok()
-}
-
-fn local(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-/// Whether `text` holds `key` as a whole word (not inside a longer name): `port` in
-/// `invalid configuration: port: ...` but not in `E2E_SERVICE_PORT` or `import`.
-fn names_key(text: &str, key: &str) -> bool {
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
-    text.match_indices(key).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + key.len()..].chars().next();
-        !before.is_some_and(word) && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Running the binary
-
-/// One run of the service binary, being set up. The environment starts empty (the test's own
-/// DATABASE_URL or PORT must not leak in) and the working folder is a fresh temporary one, so
-/// no `.env` is read.
-struct Launch {
-    label: String,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
-    port: u16,
-}
-
-impl Launch {
-    fn new(label: &str) -> Self {
-        Self {
-            label: label.to_owned(),
-            args: Vec::new(),
-            // Loopback only: nothing outside this machine reaches the test services.
-            env: vec![(prefixed("HOST"), "127.0.0.1".to_owned())],
-            port: 0,
-        }
-    }
-
-    /// `config`, `migrate` or `healthcheck`; no command means `serve`.
-    fn command(label: &str, command: &str) -> Self {
-        let mut launch = Self::new(label);
-        launch.args.push(command.to_owned());
-        launch
-    }
-
-    fn env(mut self, key: &str, value: impl ToString) -> Self {
-        self.env.push((key.to_owned(), value.to_string()));
-        self
-    }
-
-    /// `<prefix><key>=<value>`.
-    fn setting(self, key: &str, value: impl ToString) -> Self {
-        let key = prefixed(key);
-        self.env(&key, value)
-    }
-
-    /// The platform's `PORT`, which is also the port the test talks to.
-    fn port(self, port: u16) -> Self {
-        self.env("PORT", port).expect_port(port)
-    }
-
-    /// The port the test talks to, when another layer sets it.
-    fn expect_port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    fn database(self, url: &str) -> Self {
-        self.env("DATABASE_URL", url)
-    }
-
-    fn spawn(self) -> Proc {
-        let workdir = new_temp_dir("e2e-workdir-");
-        let mut cmd = Command::new(&SERVICE.bin);
-        cmd.args(&self.args)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(workdir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {cmd:?}: {e}"));
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let readers = vec![
-            collect_lines(child.stdout.take().expect("piped stdout"), stdout.clone()),
-            collect_lines(child.stderr.take().expect("piped stderr"), stderr.clone()),
-        ];
-        Proc {
-            label: self.label,
-            port: self.port,
-            child,
-            stdout,
-            stderr,
-            readers,
-            status: None,
-            _workdir: workdir,
-        }
-    }
-
-    /// Runs a one-off command to its end (failing the test if it hangs).
-    fn run(self) -> Proc {
-        let mut proc = self.spawn();
-        proc.expect_exit(COMMAND_TIMEOUT);
-        proc
-    }
-}
-
-fn collect_lines(
-    pipe: impl Read + Send + 'static,
-    into: Arc<Mutex<Vec<String>>>,
-) -> JoinHandle<()> {
-    thread::spawn(move || {
-        let mut reader = BufReader::new(pipe);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let text = String::from_utf8_lossy(&line);
-                    into.lock()
-                        .unwrap()
-                        .push(text.trim_end_matches(['\r', '\n']).to_owned());
-                }
-            }
-        }
-    })
-}
-
-/// A running (or finished) service process with everything it printed. Killed when dropped
-/// while still running, so a failing test leaves nothing behind.
-struct Proc {
-    label: String,
-    port: u16,
-    child: Child,
-    stdout: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
-    readers: Vec<JoinHandle<()>>,
-    status: Option<ExitStatus>,
-    _workdir: TempDir,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-impl Proc {
-    fn stdout(&self) -> String {
-        self.stdout.lock().unwrap().join("\n")
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().join("\n")
-    }
-
-    /// Everything the process printed, for assertion messages.
-    fn describe(&self) -> String {
-        let status = self
-            .status
-            .map_or_else(|| "still running".to_owned(), |s| s.to_string());
-        format!(
-            "process `{}` (pid {}, port {}, {status})\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.label,
-            self.child.id(),
-            self.port,
-            self.stdout(),
-            self.stderr()
-        )
-    }
-
-    fn try_exit(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none()
-            && let Ok(Some(status)) = self.child.try_wait()
-        {
-            self.status = Some(status);
-            // The pipes are closed: the readers finish with the last lines.
-            for reader in self.readers.drain(..) {
-                let _ = reader.join();
-            }
-        }
-        self.status
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.try_exit() {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn expect_exit(&mut self, timeout: Duration) -> ExitStatus {
-        self.wait_exit(timeout).unwrap_or_else(|| {
-            panic!(
-                "still running {} s after it should have exited\n{}",
-                timeout.as_secs(),
-                self.describe()
-            )
-        })
-    }
-
-    /// Sends SIGTERM, as an orchestrator or `docker stop` does.
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed\n{}", self.describe());
-    }
-
-    /// SIGTERM, then exit code 0 within [`EXIT_TIMEOUT`]. Returns how long the exit took.
-    fn stop_cleanly(&mut self) -> Duration {
-        let signalled = Instant::now();
-        self.terminate();
-        let status = self.expect_exit(EXIT_TIMEOUT);
-        let took = signalled.elapsed();
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "SIGTERM with nothing in flight must end in exit code 0\n{}",
-            self.describe()
-        );
-        took
-    }
-
-    /// Every stdout line parsed as JSON; fails the test on a line that is not a JSON object.
-    fn logs(&self) -> Vec<Value> {
-        self.stdout
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|line| match serde_json::from_str::<Value>(line) {
-                Ok(value) if value.is_object() => value,
-                _ => panic!(
-                    "stdout line is not a JSON object: {line:?}\n{}",
-                    self.describe()
-                ),
-            })
-            .collect()
-    }
-
-    fn find_log(&self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
-        self.logs().into_iter().find(|line| wanted(line))
-    }
-
-    /// The first log line matching `wanted`, waiting up to 5 s for it.
-    fn wait_for_log(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(line) = self.find_log(&wanted) {
-                return line;
-            }
-            if Instant::now() >= deadline {
-                panic!("no log line {what} within 5 s\n{}", self.describe());
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> Response {
-        http(self.port, method, path, headers, body).unwrap_or_else(|e| {
-            panic!(
-                "{method} {path} on port {} failed: {e}\n{}",
-                self.port,
-                self.describe()
-            )
-        })
-    }
-
-    fn get(&self, path: &str) -> Response {
-        self.request("GET", path, &[], None)
-    }
-
-    fn post_json(&self, path: &str, body: &str) -> Response {
-        self.request("POST", path, &[], Some(body))
-    }
-
-    /// Polls `path` until it answers `status`; fails if the process exits or `timeout` passes.
-    /// Returns how long it took.
-    fn wait_for_status(&mut self, path: &str, status: u16, timeout: Duration) -> Duration {
-        let started = Instant::now();
-        let mut last;
-        loop {
-            if let Some(exit) = self.try_exit() {
-                panic!(
-                    "exited ({exit}) while waiting for {path} to answer {status}\n{}",
-                    self.describe()
-                );
-            }
-            match http(self.port, "GET", path, &[], None) {
-                Ok(response) if response.status == status => return started.elapsed(),
-                Ok(response) => last = format!("{} {}", response.status, response.body),
-                Err(error) => last = error,
-            }
-            if started.elapsed() >= timeout {
-                panic!(
-                    "{path} did not answer {status} within {} s (last: {last})\n{}",
-                    timeout.as_secs(),
-                    self.describe()
-                );
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_ready(&mut self) -> Duration {
-        self.wait_for_status("/readyz", 200, READY_TIMEOUT)
-    }
-
-    /// Fails unless neither stream holds `secret`.
-    fn assert_never_printed(&self, secret: &str, what: &str) {
-        assert!(
-            !self.stdout().contains(secret) && !self.stderr().contains(secret),
-            "{what} appears in the output of `{}`\n{}",
-            self.label,
-            self.describe()
-        );
-    }
-}
-
-/// A process stopped by bad config: it must exit non-zero within [`PROMPT_EXIT`], never accept
-/// a connection on `port` meanwhile, log no `listening` line and name `key` on stderr.
-fn assert_stops_before_binding(launch: Launch, key: &str) -> Proc {
-    let port = launch.port;
-    assert!(!accepts_connections(port), "port {port} is taken already");
-    let started = Instant::now();
-    let mut proc = launch.spawn();
-    let mut bound = false;
-    let status = loop {
-        if let Some(status) = proc.try_exit() {
-            break status;
-        }
-        if started.elapsed() > PROMPT_EXIT {
-            panic!(
-                "bad config: still running after {} s\n{}",
-                PROMPT_EXIT.as_secs(),
-                proc.describe()
-            );
-        }
-        bound |= accepts_connections(port);
-    };
-    let took = started.elapsed();
-    assert!(
-        !status.success(),
-        "bad config must end in a non-zero exit\n{}",
-        proc.describe()
-    );
-    assert!(
-        !bound && !accepts_connections(port),
-        "bad config: port {port} accepted a connection\n{}",
-        proc.describe()
-    );
-    assert!(
-        !proc.stdout().contains("listening"),
-        "bad config: a `listening` line was logged\n{}",
-        proc.describe()
-    );
-    assert!(
-        names_key(&proc.stderr(), key),
-        "bad config: stderr does not name the key `{key}`\n{}",
-        proc.describe()
-    );
-    progress(&format!(
-        "[e2e] {}: exit {} after {} ms, stderr names `{key}`, port {port} never bound",
-        proc.label,
-        status.code().map_or("by signal".into(), |c| c.to_string()),
-        ms(took)
-    ));
-    proc
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP/1.1 over a plain TcpStream
-
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("response body is not JSON ({e}): {self:?}"))
-    }
-}
-
-fn connect(port: u16) -> Result<TcpStream, String> {
-    let stream = TcpStream::connect_timeout(&local(port), Duration::from_secs(2))
-        .map_err(|e| format!("cannot connect to port {port}: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(10))))
-        .map_err(|e| e.to_string())?;
-    Ok(stream)
-}
-
-/// One request on a new connection (`Connection: close`); JSON bodies only.
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> Result<Response, String> {
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if let Some(body) = body {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
-    request.push_str(body.unwrap_or(""));
-    let mut stream = connect(port)?;
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("cannot send the request: {e}"))?;
-    read_response(&mut stream)
-}
-
-/// Reads one response: the head, then `Content-Length` bytes (the connection may stay open),
-/// or a chunked body, or everything up to the end of the stream.
-fn read_response(stream: &mut TcpStream) -> Result<Response, String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let mut read_more = |buf: &mut Vec<u8>| -> Result<usize, String> {
-        let n = stream
-            .read(&mut chunk)
-            .map_err(|e| format!("read failed: {e}"))?;
-        buf.extend_from_slice(&chunk[..n]);
-        Ok(n)
-    };
-    let head_end = loop {
-        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        if read_more(&mut buf)? == 0 {
-            return Err(format!(
-                "connection closed before a complete response head: {:?}",
-                String::from_utf8_lossy(&buf)
-            ));
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let mut body = buf[head_end..].to_vec();
-    if let Some(length) = header("content-length") {
-        let length: usize = length
-            .parse()
-            .map_err(|_| format!("bad content-length {length:?}"))?;
-        while body.len() < length {
-            if read_more(&mut body)? == 0 {
-                return Err("connection closed inside the body".to_owned());
-            }
-        }
-        body.truncate(length);
-    } else {
-        while read_more(&mut body)? > 0 {}
-        if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-            body = dechunk(&body)?;
-        }
-    }
-    Ok(Response {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("bad chunked body")?;
-        let size_text = String::from_utf8_lossy(&data[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(data.get(..size).ok_or("truncated chunk")?);
-        data = data.get(size + 2..).ok_or("truncated chunk")?;
-    }
-}
-
-/// Whether the peer still holds `stream` open: no data and no end of stream pending.
-fn still_open(stream: &TcpStream) -> bool {
-    stream.set_nonblocking(true).expect("set non-blocking");
-    let open = matches!(stream.peek(&mut [0u8; 1]), Err(e) if e.kind() == ErrorKind::WouldBlock);
-    stream.set_nonblocking(false).expect("set blocking");
-    open
-}
-
-/// Whether the peer closed `stream` (end of stream or reset), waiting up to `timeout`.
-fn closed_by_peer(stream: &mut TcpStream, timeout: Duration) -> bool {
-    stream.set_read_timeout(Some(timeout)).expect("set timeout");
-    let mut sink = [0u8; 1024];
-    loop {
-        match stream.read(&mut sink) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return true,
-            Err(_) => return false,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// PostgreSQL
-
-/// The parts of a `postgres://` URL the tests change.
-#[derive(Clone, Debug)]
-struct PgUrl {
-    user: String,
-    password: Option<String>,
-    host: String,
-    port: u16,
-    database: String,
-    /// `?...` or empty.
-    query: String,
-}
-
-impl PgUrl {
-    fn parse(url: &str) -> Self {
-        let rest = url
-            .strip_prefix("postgres://")
-            .or_else(|| url.strip_prefix("postgresql://"))
-            .unwrap_or_else(|| panic!("DATABASE_URL must start with postgres://: {url}"));
-        let (rest, query) = match rest.find('?') {
-            Some(at) => (&rest[..at], rest[at..].to_owned()),
-            None => (rest, String::new()),
-        };
-        let (authority, database) = rest.split_once('/').unwrap_or((rest, "postgres"));
-        let (userinfo, hostport) = authority
-            .rsplit_once('@')
-            .unwrap_or(("postgres", authority));
-        let (user, password) = match userinfo.split_once(':') {
-            Some((user, password)) => (user.to_owned(), Some(password.to_owned())),
-            None => (userinfo.to_owned(), None),
-        };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((host, port)) => (
-                host.to_owned(),
-                port.parse().expect("DATABASE_URL has a numeric port"),
-            ),
-            None => (hostport.to_owned(), 5432),
-        };
-        Self {
-            user,
-            password,
-            host,
-            port,
-            database: database.to_owned(),
-            query,
-        }
-    }
-}
-
-impl fmt::Display for PgUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "postgres://{}", self.user)?;
-        if let Some(password) = &self.password {
-            write!(f, ":{password}")?;
-        }
-        write!(
-            f,
-            "@{}:{}/{}{}",
-            self.host, self.port, self.database, self.query
-        )
-    }
-}
-
-fn psql_at(url: &str, sql: &str) -> Result<String, String> {
-    let output = Command::new("psql")
-        .arg(url)
-        .args(["-v", "ON_ERROR_STOP=1", "-qAtX", "-c", sql])
-        .env("PGCONNECT_TIMEOUT", "10")
-        .output()
-        .map_err(|e| format!("cannot run psql: {e}"))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        Err(format!(
-            "psql failed for `{sql}`: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
-}
-
-fn psql(sql: &str) -> String {
-    psql_at(&postgres_url(), sql).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A database of this test's own, dropped (with its role, if it has one) afterwards.
-struct TempDb {
-    name: String,
-    role: Option<String>,
-    /// Reaches the database as its owner; without a password for a role of its own.
-    url: PgUrl,
-}
-
-impl TempDb {
-    /// A new database owned by DATABASE_URL's role.
-    fn new() -> Self {
-        let name = format!("e2e_{}", random_hex());
-        psql(&format!("CREATE DATABASE {name}"));
-        let mut url = PgUrl::parse(&postgres_url());
-        url.database = name.clone();
-        Self {
-            name,
-            role: None,
-            url,
-        }
-    }
-
-    /// A new login role with `password` and a new database it owns; `url` has no password.
-    fn with_role(password: &str) -> Self {
-        let suffix = random_hex();
-        let role = format!("e2e_role_{suffix}");
-        let name = format!("e2e_{suffix}");
-        psql(&format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'"));
-        let db = Self {
-            name: name.clone(),
-            role: Some(role.clone()),
-            url: PgUrl {
-                user: role.clone(),
-                password: None,
-                database: name.clone(),
-                ..PgUrl::parse(&postgres_url())
-            },
-        };
-        psql(&format!("CREATE DATABASE {name} OWNER {role}"));
-        db
-    }
-
-    fn url(&self) -> String {
-        self.url.to_string()
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let url = postgres_url();
-        let _ = psql_at(
-            &url,
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-        );
-        if let Some(role) = &self.role {
-            let _ = psql_at(&url, &format!("DROP ROLE IF EXISTS {role}"));
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A TCP proxy that can play a database outage
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ProxyMode {
-    /// Forward every connection to the database.
-    Forward,
-    /// Accept connections and never answer: a network partition.
-    Blackhole,
-    /// Shutting the listener.
-    Closed,
-}
-
-struct ProxyShared {
-    mode: Mutex<ProxyMode>,
-    /// Both ends of every connection it holds, to cut them.
-    connections: Mutex<Vec<TcpStream>>,
-    accepted: AtomicUsize,
-}
-
-/// Listens on a port of its own and forwards to `upstream`; [`Proxy::close`] stops the
-/// "database": live connections are cut and new ones refused (the port has no listener).
-struct Proxy {
-    port: u16,
-    upstream: SocketAddr,
-    shared: Arc<ProxyShared>,
-    acceptor: Option<JoinHandle<()>>,
-}
-
-impl Proxy {
-    fn start(upstream: SocketAddr) -> Self {
-        let mut proxy = Self {
-            port: free_port(),
-            upstream,
-            shared: Arc::new(ProxyShared {
-                mode: Mutex::new(ProxyMode::Closed),
-                connections: Mutex::new(Vec::new()),
-                accepted: AtomicUsize::new(0),
-            }),
-            acceptor: None,
-        };
-        proxy.open(ProxyMode::Forward);
-        proxy
-    }
-
-    /// Listens again on the same port.
-    fn open(&mut self, mode: ProxyMode) {
-        assert!(self.acceptor.is_none(), "the proxy is open already");
-        *self.shared.mode.lock().unwrap() = mode;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let listener = loop {
-            match TcpListener::bind(local(self.port)) {
-                Ok(listener) => break listener,
-                Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(50)),
-                Err(e) => panic!("the proxy cannot listen on port {} again: {e}", self.port),
-            }
-        };
-        let shared = self.shared.clone();
-        let upstream = self.upstream;
-        self.acceptor = Some(thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                let mode = *shared.mode.lock().unwrap();
-                match mode {
-                    ProxyMode::Closed => break,
-                    ProxyMode::Blackhole => {
-                        shared.accepted.fetch_add(1, Ordering::Relaxed);
-                        shared.connections.lock().unwrap().push(client);
-                    }
-                    ProxyMode::Forward => {
-                        shared.accepted.fetch_add(1, Ordering::Relaxed);
-                        let Ok(server) = TcpStream::connect(upstream) else {
-                            continue;
-                        };
-                        // One copy of each end per direction, one to cut it with.
-                        let copies = (
-                            client.try_clone(),
-                            server.try_clone(),
-                            client.try_clone(),
-                            server.try_clone(),
-                        );
-                        let (Ok(to_client), Ok(to_server), Ok(client_cut), Ok(server_cut)) = copies
-                        else {
-                            continue;
-                        };
-                        shared
-                            .connections
-                            .lock()
-                            .unwrap()
-                            .extend([client_cut, server_cut]);
-                        thread::spawn(move || pipe(client, to_server));
-                        thread::spawn(move || pipe(server, to_client));
-                    }
-                }
-            }
-            // The listener is dropped here: new connections are refused.
-        }));
-    }
-
-    /// Stops listening and cuts every connection it holds.
-    fn close(&mut self) {
-        *self.shared.mode.lock().unwrap() = ProxyMode::Closed;
-        if let Some(acceptor) = self.acceptor.take() {
-            // Wakes the acceptor, which sees `Closed` and drops the listener.
-            let _ = TcpStream::connect_timeout(&local(self.port), Duration::from_secs(1));
-            let _ = acceptor.join();
-        }
-        for connection in self.shared.connections.lock().unwrap().drain(..) {
-            let _ = connection.shutdown(Shutdown::Both);
-        }
-    }
-
-    fn accepted(&self) -> usize {
-        self.shared.accepted.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    let _ = std::io::copy(&mut from, &mut to);
-    let _ = to.shutdown(Shutdown::Both);
-    let _ = from.shutdown(Shutdown::Both);
-}
 
 // ---------------------------------------------------------------------------------------------
 // The checks
@@ -989,10 +82,11 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
 /// Check 1: `migrate` as its own process (twice), then the notes API over HTTP.
 #[test]
 fn notes_api_after_migrate() {
-    let db = TempDb::new();
+    let db = TempDb::new("e2e");
     for run in ["first", "second"] {
         let started = Instant::now();
-        let migrate = Launch::command(&format!("migrate ({run} run)"), "migrate")
+        let migrate = SERVICE
+            .command(&format!("migrate ({run} run)"), "migrate")
             .database(&db.url())
             .run();
         assert_eq!(
@@ -1019,7 +113,11 @@ fn notes_api_after_migrate() {
     assert_eq!(applied, "1", "the one migration is recorded once");
 
     let port = free_port();
-    let mut service = Launch::new("serve").port(port).database(&db.url()).spawn();
+    let mut service = SERVICE
+        .launch("serve")
+        .port(port)
+        .database(&db.url())
+        .spawn();
     let ready = service.wait_ready();
 
     let about = service.get("/");
@@ -1092,10 +190,12 @@ fn notes_api_after_migrate() {
 /// Check 2: JSON logs on stdout; request ids taken from the client or made, echoed and logged.
 #[test]
 fn json_logs_with_request_ids() {
+    let db = SERVICE.migrated_db();
     let port = free_port();
-    let mut service = Launch::new("serve")
+    let mut service = SERVICE
+        .launch("serve")
         .port(port)
-        .database(&postgres_url())
+        .database(&db.url())
         .spawn();
     service.wait_ready();
 
@@ -1168,6 +268,7 @@ fn json_logs_with_request_ids() {
 /// and `serve` binds what the top layer names.
 #[test]
 fn config_layers_override_in_order() {
+    let db = SERVICE.migrated_db();
     let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
     let (from_file, from_platform, from_prefixed, from_secret_file) =
         (ports[0], ports[1], ports[2], ports[3]);
@@ -1183,7 +284,7 @@ fn config_layers_override_in_order() {
 
     // The first `layers` layers, lowest first.
     let layered = |launch: Launch, layers: usize| {
-        let mut launch = launch.database(&postgres_url());
+        let mut launch = launch.database(&db.url());
         if layers >= 1 {
             launch = launch.setting("CONFIG_PATH", config_file.display());
         }
@@ -1210,7 +311,7 @@ fn config_layers_override_in_order() {
     let mut seen = Vec::new();
     for (layers, (label, port, timeout)) in expected.into_iter().enumerate() {
         let run = layered(
-            Launch::command(&format!("config {label}"), "config"),
+            SERVICE.command(&format!("config {label}"), "config"),
             layers,
         )
         .run();
@@ -1242,7 +343,7 @@ fn config_layers_override_in_order() {
     }
     progress(&format!("[e2e] config layers: {}", seen.join(", ")));
 
-    let mut service = layered(Launch::new("serve (all layers)"), 4)
+    let mut service = layered(SERVICE.launch("serve (all layers)"), 4)
         .expect_port(from_secret_file)
         .spawn();
     let ready = service.wait_ready();
@@ -1272,7 +373,8 @@ fn bad_config_stops_before_binding() {
     let config_file = dir.path().join("service.toml");
     std::fs::write(&config_file, format!("port = {port}\n")).expect("write config file");
     assert_stops_before_binding(
-        Launch::new("PORT=abc")
+        SERVICE
+            .launch("PORT=abc")
             .setting("CONFIG_PATH", config_file.display())
             .env("PORT", "abc")
             .database(&postgres_url())
@@ -1281,7 +383,8 @@ fn bad_config_stops_before_binding() {
     );
 
     assert_stops_before_binding(
-        Launch::new("<P>LOG__FORMAT=yaml")
+        SERVICE
+            .launch("<P>LOG__FORMAT=yaml")
             .port(free_port())
             .setting("LOG__FORMAT", "yaml")
             .database(&postgres_url()),
@@ -1294,14 +397,15 @@ fn bad_config_stops_before_binding() {
 fn database_password_stays_secret() {
     // Letters around the digits: figment would read an all-digit value as a number.
     let password = format!("E2eSecret{}Pw", random_hex());
-    let db = TempDb::with_role(&password);
+    let db = TempDb::with_role("e2e", &password);
     let url = db.url();
     assert!(!url.contains(&password), "the URL carries no password");
 
     // Control: without the password the database refuses the role, so a 200 below proves the
     // password reached PostgreSQL.
     let port = free_port();
-    let mut without = Launch::new("serve (no password)")
+    let mut without = SERVICE
+        .launch("serve (no password)")
         .port(port)
         .database(&url)
         .spawn();
@@ -1333,14 +437,14 @@ fn database_password_stays_secret() {
     for (how, key, value) in ways {
         let with_secret = |launch: Launch| launch.database(&url).setting(key, &value);
 
-        let migrate = with_secret(Launch::command(&format!("migrate ({how})"), "migrate")).run();
+        let migrate = with_secret(SERVICE.command(&format!("migrate ({how})"), "migrate")).run();
         assert!(
             migrate.status.is_some_and(|s| s.success()),
             "`migrate` logs in with the password from {how}\n{}",
             migrate.describe()
         );
 
-        let config = with_secret(Launch::command(&format!("config ({how})"), "config")).run();
+        let config = with_secret(SERVICE.command(&format!("config ({how})"), "config")).run();
         assert!(
             config.status.is_some_and(|s| s.success()),
             "`config` with {how}\n{}",
@@ -1362,7 +466,7 @@ fn database_password_stays_secret() {
         );
 
         let port = free_port();
-        let mut service = with_secret(Launch::new(&format!("serve ({how})")).port(port)).spawn();
+        let mut service = with_secret(SERVICE.launch(&format!("serve ({how})")).port(port)).spawn();
         let ready = service.wait_ready();
         let created = service.post_json("/notes", r#"{"title":"secret","body":"kept"}"#);
         assert_eq!(
@@ -1387,14 +491,15 @@ fn database_password_stays_secret() {
 #[test]
 fn bad_database_credentials_do_not_leak() {
     let password = format!("E2eSecret{}Pw", random_hex());
-    let db = TempDb::with_role(&password);
+    let db = TempDb::with_role("e2e", &password);
 
     let malformed = format!(
         "postgres://{}:{password}@{}:notaport/{}",
         db.url.user, db.url.host, db.name
     );
     let refused = assert_stops_before_binding(
-        Launch::new("malformed DATABASE_URL")
+        SERVICE
+            .launch("malformed DATABASE_URL")
             .port(free_port())
             .database(&malformed),
         "database.url",
@@ -1407,7 +512,8 @@ fn bad_database_credentials_do_not_leak() {
         ..db.url.clone()
     }
     .to_string();
-    let config = Launch::command("config (wrong password)", "config")
+    let config = SERVICE
+        .command("config (wrong password)", "config")
         .database(&url)
         .run();
     assert!(
@@ -1417,7 +523,8 @@ fn bad_database_credentials_do_not_leak() {
     );
 
     let port = free_port();
-    let mut service = Launch::new("serve (wrong password)")
+    let mut service = SERVICE
+        .launch("serve (wrong password)")
         .port(port)
         .database(&url)
         .spawn();
@@ -1456,9 +563,10 @@ fn bad_database_credentials_do_not_leak() {
 /// request completes, the process exits 0.
 #[test]
 fn sigterm_lets_slow_request_finish() {
-    let db = TempDb::new();
+    let db = TempDb::new("e2e");
     let port = free_port();
-    let mut service = Launch::new("serve (drain delay 2 s)")
+    let mut service = SERVICE
+        .launch("serve (drain delay 2 s)")
         .port(port)
         .database(&db.url())
         .setting("DATABASE__MIGRATE_ON_START", "true")
@@ -1588,10 +696,12 @@ fn sigterm_lets_slow_request_finish() {
 /// Check 7a: an idle keep-alive connection does not hold the process.
 #[test]
 fn idle_keep_alive_does_not_delay_exit() {
+    let db = SERVICE.migrated_db();
     let port = free_port();
-    let mut service = Launch::new("serve (idle keep-alive)")
+    let mut service = SERVICE
+        .launch("serve (idle keep-alive)")
         .port(port)
-        .database(&postgres_url())
+        .database(&db.url())
         .spawn();
     service.wait_ready();
 
@@ -1646,10 +756,12 @@ fn idle_keep_alive_does_not_delay_exit() {
 /// Check 7b: a client stuck in the middle of its headers is cut at the deadline.
 #[test]
 fn stuck_client_cut_at_deadline() {
+    let db = SERVICE.migrated_db();
     let port = free_port();
-    let mut service = Launch::new("serve (deadline 2 s)")
+    let mut service = SERVICE
+        .launch("serve (deadline 2 s)")
         .port(port)
-        .database(&postgres_url())
+        .database(&db.url())
         .setting("SHUTDOWN__TIMEOUT_SECS", 2)
         .spawn();
     service.wait_ready();
@@ -1697,65 +809,95 @@ fn stuck_client_cut_at_deadline() {
     ));
 }
 
-/// Check 8: `healthcheck` exits 0 only when `/readyz` on PORT answers 200.
+/// Check 8: `healthcheck` probes liveness (`/livez`): it exits 0 while the service drains
+/// (a container is not restarted for shutting down) and 1 when nothing listens.
+/// `healthcheck --ready` probes readiness (`/readyz`): 0 only for 200, so 1 while draining.
 #[test]
 fn healthcheck_command() {
+    let db = SERVICE.migrated_db();
     let port = free_port();
-    let mut service = Launch::new("serve (for healthcheck)")
+    let mut service = SERVICE
+        .launch("serve (for healthcheck)")
         .port(port)
-        .database(&postgres_url())
+        .database(&db.url())
         .setting("SHUTDOWN__DRAIN_DELAY_SECS", 3)
         .spawn();
     service.wait_ready();
 
-    let healthcheck = |port: u16, label: &str| {
+    // `args` after the command: none for liveness, `--ready` for readiness.
+    let healthcheck = |port: u16, args: &[&str], label: &str| {
         let started = Instant::now();
-        let run = Launch::command(&format!("healthcheck ({label})"), "healthcheck")
+        let mut launch = SERVICE
+            .command(
+                &format!("healthcheck {} ({label})", args.join(" ")),
+                "healthcheck",
+            )
             .port(port)
-            .database(&postgres_url())
-            .run();
+            .database(&db.url());
+        for arg in args {
+            launch = launch.arg(arg);
+        }
+        let run = launch.run();
         (run, started.elapsed())
     };
+    const LIVE: &[&str] = &[];
+    const READY: &[&str] = &["--ready"];
 
-    let (ready, ready_took) = healthcheck(port, "ready");
-    assert_eq!(
-        ready.status.and_then(|s| s.code()),
-        Some(0),
-        "healthcheck against a ready service\n{}\n{}",
-        ready.describe(),
-        service.describe()
-    );
+    let mut ready_took = Vec::new();
+    for args in [LIVE, READY] {
+        let (ready, took) = healthcheck(port, args, "ready");
+        assert_eq!(
+            ready.status.and_then(|s| s.code()),
+            Some(0),
+            "healthcheck {args:?} against a ready service must exit 0\n{}\n{}",
+            ready.describe(),
+            service.describe()
+        );
+        ready_took.push(took);
+    }
 
     let nobody = free_port();
-    let (absent, absent_took) = healthcheck(nobody, "nothing listening");
-    assert!(
-        absent.status.is_some_and(|s| !s.success()),
-        "healthcheck with nothing on port {nobody} must fail\n{}",
-        absent.describe()
-    );
-    assert!(
-        absent.stderr().contains(&nobody.to_string()),
-        "the message names the port\n{}",
-        absent.describe()
-    );
+    let mut absent_took = Vec::new();
+    for args in [LIVE, READY] {
+        let (absent, took) = healthcheck(nobody, args, "nothing listening");
+        assert_eq!(
+            absent.status.and_then(|s| s.code()),
+            Some(1),
+            "healthcheck {args:?} with nothing on port {nobody} must exit 1\n{}",
+            absent.describe()
+        );
+        assert!(
+            absent.stderr().contains(&nobody.to_string()),
+            "the message names the port\n{}",
+            absent.describe()
+        );
+        absent_took.push(took);
+    }
 
-    // Draining: /readyz says 503, so the healthcheck fails too.
+    // Draining: /readyz says 503, /livez still 200.
     service.terminate();
     service.wait_for_status("/readyz", 503, Duration::from_secs(1));
-    let (draining, _) = healthcheck(port, "draining");
+    let (ready_draining, _) = healthcheck(port, READY, "draining");
     assert!(
-        draining.status.is_some_and(|s| !s.success()) && draining.stderr().contains("503"),
-        "healthcheck while draining must fail with 503\n{}",
-        draining.describe()
+        ready_draining.status.and_then(|s| s.code()) == Some(1)
+            && ready_draining.stderr().contains("503"),
+        "healthcheck --ready while draining must exit 1 naming the 503\n{}",
+        ready_draining.describe()
+    );
+    let (live_draining, _) = healthcheck(port, LIVE, "draining");
+    assert_eq!(
+        live_draining.status.and_then(|s| s.code()),
+        Some(0),
+        "healthcheck (liveness) while draining must exit 0: the process is alive\n{}\n{}",
+        live_draining.describe(),
+        service.describe()
     );
     let status = service.expect_exit(EXIT_TIMEOUT);
     assert_eq!(status.code(), Some(0), "{}", service.describe());
     progress(&format!(
-        "[e2e] healthcheck: exit 0 against a ready service ({} ms); exit {:?} with nothing on the port ({} ms); exit {:?} while draining",
-        ms(ready_took),
-        absent.status.and_then(|s| s.code()),
-        ms(absent_took),
-        draining.status.and_then(|s| s.code())
+        "[e2e] healthcheck / --ready: exit 0/0 against a ready service ({}); exit 1/1 with nothing on the port ({}); while draining --ready exits 1 (503), liveness exits 0",
+        list_ms(&ready_took),
+        list_ms(&absent_took),
     ));
 }
 
@@ -1763,7 +905,8 @@ fn healthcheck_command() {
 /// liveness stays, no restart.
 #[test]
 fn database_outage_without_restart() {
-    let upstream_url = PgUrl::parse(&postgres_url());
+    let db = SERVICE.migrated_db();
+    let upstream_url = db.url.clone();
     let upstream = (upstream_url.host.as_str(), upstream_url.port)
         .to_socket_addrs()
         .expect("resolve the database host")
@@ -1778,7 +921,8 @@ fn database_outage_without_restart() {
     .to_string();
 
     let port = free_port();
-    let mut service = Launch::new("serve (behind the proxy)")
+    let mut service = SERVICE
+        .launch("serve (behind the proxy)")
         .port(port)
         .database(&through_proxy)
         .spawn();
@@ -1878,9 +1022,21 @@ fn database_outage_without_restart() {
 #[test]
 fn numeric_looking_password_used_verbatim() {
     for password in ["007", "1.50"] {
-        let db = TempDb::with_role(password);
+        let db = TempDb::with_role("e2e", password);
+        let migrate = SERVICE
+            .command(&format!("migrate (password {password})"), "migrate")
+            .database(&db.url())
+            .setting("DATABASE__PASSWORD", password)
+            .run();
+        assert_eq!(
+            migrate.status.and_then(|s| s.code()),
+            Some(0),
+            "{}",
+            migrate.describe()
+        );
         let port = free_port();
-        let mut service = Launch::new(&format!("serve (password {password})"))
+        let mut service = SERVICE
+            .launch(&format!("serve (password {password})"))
             .port(port)
             .database(&db.url())
             .setting("DATABASE__PASSWORD", password)

@@ -8,13 +8,18 @@ pub mod slices;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use tempfile::TempDir;
+
+// Shared with the runtime helpers in the harness library; each test binary uses some.
+#[allow(unused_imports)]
+pub use template_harness::postgres::{DATABASE_URL_HELP, postgres_url};
+#[allow(unused_imports)]
+pub use template_harness::{new_temp_dir, progress};
 
 use slices::{ALWAYS_FILES, COMBINED_FILES, CORE_DEPS, SLICE_DEPS, SLICE_FILES, SLICES};
 
@@ -629,31 +634,8 @@ pub fn render_and_build(name: &str, combo: Combo) -> (Render, PathBuf) {
     (render, bin)
 }
 
-/// How to reach PostgreSQL for renders with the database slice.
-pub const DATABASE_URL_HELP: &str = "DATABASE_URL is not set, and renders with the database slice \
-    need a PostgreSQL server for their tests. Start one and export it, e.g. \
-    `export DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres` \
-    (the role needs CREATEDB: #[sqlx::test] makes a database per test), or run `bash .ci/run`, \
-    which starts Debian's PostgreSQL and sets it.";
-
-/// DATABASE_URL, or a failed test saying how to provide it.
-pub fn postgres_url() -> String {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => panic!("{DATABASE_URL_HELP}"),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Files and output
-
-/// A temporary folder outside the repository (in the system temp folder).
-pub fn new_temp_dir(prefix: &str) -> TempDir {
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(std::env::temp_dir())
-        .expect("create temporary folder")
-}
 
 /// Every file under `dir`, as `/`-separated paths relative to it.
 pub fn list_files(dir: &Path) -> BTreeSet<String> {
@@ -726,12 +708,6 @@ pub fn strip_ansi(text: &str) -> String {
         }
     }
     out
-}
-
-/// A progress line on the real stderr, shown even when the test harness captures output.
-pub fn progress(line: &str) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{line}");
 }
 
 /// Seconds since `start`, for progress lines.

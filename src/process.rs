@@ -1,0 +1,472 @@
+//! Running a rendered service's binary as a real process: set up its environment and command
+//! ([`Launch`]), watch what it prints, talk HTTP to it, signal it and wait for its exit
+//! ([`Proc`]).
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::http::{self, Response, accepts_connections};
+use crate::postgres::TempDb;
+use crate::{ms, new_temp_dir, progress};
+
+/// Longest wait for `/readyz` to answer 200 after a start (the first start connects to
+/// PostgreSQL).
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a one-off command (`config`, `migrate`, `healthcheck`) may run.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a process stopped by bad config may take to exit.
+pub const PROMPT_EXIT: Duration = Duration::from_secs(5);
+/// Longest a service may take to exit after SIGTERM when nothing holds it.
+pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A port nothing listens on, never handed out twice in this process, so parallel tests do
+/// not collide. A port that still accepts a connection once the probe listener is gone is
+/// skipped: other test runs share this machine, and a port free to `bind` can still be
+/// answered (a port forwarded by NAT has no socket to conflict with).
+pub fn free_port() -> u16 {
+    static HANDED_OUT: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Default::default);
+    loop {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a free port");
+        let port = listener.local_addr().expect("local address").port();
+        drop(listener);
+        if !accepts_connections(port) && HANDED_OUT.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
+}
+
+/// Whether `text` holds `key` as a whole word (not inside a longer name): `port` in
+/// `invalid configuration: port: ...` but not in `E2E_SERVICE_PORT` or `import`.
+pub fn names_key(text: &str, key: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    text.match_indices(key).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + key.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+/// A built service binary under test.
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub bin: PathBuf,
+    /// Prefix of its variables, e.g. `E2E_SERVICE_`.
+    pub env_prefix: String,
+    /// The test binary's name for progress lines and temporary folders, e.g. `e2e`.
+    pub tag: &'static str,
+}
+
+impl Service {
+    /// `<prefix><key>`, e.g. `E2E_SERVICE_SHUTDOWN__DRAIN_DELAY_SECS`.
+    pub fn prefixed(&self, key: &str) -> String {
+        format!("{}{key}", self.env_prefix)
+    }
+
+    /// A run of `serve` (the default command).
+    pub fn launch(&self, label: &str) -> Launch {
+        Launch {
+            service: self.clone(),
+            label: label.to_owned(),
+            args: Vec::new(),
+            // Loopback only: nothing outside this machine reaches the test services.
+            env: vec![(self.prefixed("HOST"), "127.0.0.1".to_owned())],
+            port: 0,
+        }
+    }
+
+    /// A run of `config`, `migrate` or `healthcheck`.
+    pub fn command(&self, label: &str, command: &str) -> Launch {
+        let mut launch = self.launch(label);
+        launch.args.push(command.to_owned());
+        launch
+    }
+
+    /// A database of the test's own (`<tag>_<random>`, owned by DATABASE_URL's role) with the
+    /// schema applied by a `migrate` run: `/readyz` fails while migrations are missing.
+    pub fn migrated_db(&self) -> TempDb {
+        let db = TempDb::new(self.tag);
+        let migrate = self.command("migrate", "migrate").database(&db.url()).run();
+        assert_eq!(
+            migrate.status.and_then(|s| s.code()),
+            Some(0),
+            "`migrate` must succeed on a fresh database\n{}",
+            migrate.describe()
+        );
+        db
+    }
+}
+
+/// One run of the service binary, being set up. The environment starts empty (the test's own
+/// DATABASE_URL or PORT must not leak in) and the working folder is a fresh temporary one, so
+/// no `.env` is read.
+pub struct Launch {
+    service: Service,
+    pub label: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    pub port: u16,
+}
+
+impl Launch {
+    /// One more command-line argument (`--ready`).
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_owned());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl ToString) -> Self {
+        self.env.push((key.to_owned(), value.to_string()));
+        self
+    }
+
+    /// `<prefix><key>=<value>`.
+    pub fn setting(self, key: &str, value: impl ToString) -> Self {
+        let key = self.service.prefixed(key);
+        self.env(&key, value)
+    }
+
+    /// The platform's `PORT`, which is also the port the test talks to.
+    pub fn port(self, port: u16) -> Self {
+        self.env("PORT", port).expect_port(port)
+    }
+
+    /// The port the test talks to, when another layer sets it.
+    pub fn expect_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    pub fn database(self, url: &str) -> Self {
+        self.env("DATABASE_URL", url)
+    }
+
+    pub fn spawn(self) -> Proc {
+        let workdir = new_temp_dir(&format!("{}-workdir-", self.service.tag));
+        let mut cmd = Command::new(&self.service.bin);
+        cmd.args(&self.args)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(workdir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {cmd:?}: {e}"));
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![
+            collect_lines(child.stdout.take().expect("piped stdout"), stdout.clone()),
+            collect_lines(child.stderr.take().expect("piped stderr"), stderr.clone()),
+        ];
+        Proc {
+            label: self.label,
+            tag: self.service.tag,
+            port: self.port,
+            child,
+            stdout,
+            stderr,
+            readers,
+            status: None,
+            _workdir: workdir,
+        }
+    }
+
+    /// Runs a one-off command to its end (failing the test if it hangs).
+    pub fn run(self) -> Proc {
+        let mut proc = self.spawn();
+        proc.expect_exit(COMMAND_TIMEOUT);
+        proc
+    }
+}
+
+fn collect_lines(
+    pipe: impl Read + Send + 'static,
+    into: Arc<Mutex<Vec<String>>>,
+) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line);
+                    into.lock()
+                        .unwrap()
+                        .push(text.trim_end_matches(['\r', '\n']).to_owned());
+                }
+            }
+        }
+    })
+}
+
+/// A running (or finished) service process with everything it printed. Killed when dropped
+/// while still running, so a failing test leaves nothing behind.
+pub struct Proc {
+    pub label: String,
+    tag: &'static str,
+    pub port: u16,
+    pub child: Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    readers: Vec<JoinHandle<()>>,
+    pub status: Option<ExitStatus>,
+    _workdir: TempDir,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Proc {
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().join("\n")
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// Everything the process printed, for assertion messages.
+    pub fn describe(&self) -> String {
+        let status = self
+            .status
+            .map_or_else(|| "still running".to_owned(), |s| s.to_string());
+        format!(
+            "process `{}` (pid {}, port {}, {status})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.label,
+            self.child.id(),
+            self.port,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    pub fn try_exit(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none()
+            && let Ok(Some(status)) = self.child.try_wait()
+        {
+            self.status = Some(status);
+            // The pipes are closed: the readers finish with the last lines.
+            for reader in self.readers.drain(..) {
+                let _ = reader.join();
+            }
+        }
+        self.status
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_exit() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn expect_exit(&mut self, timeout: Duration) -> ExitStatus {
+        self.wait_exit(timeout).unwrap_or_else(|| {
+            panic!(
+                "still running {} s after it should have exited\n{}",
+                timeout.as_secs(),
+                self.describe()
+            )
+        })
+    }
+
+    /// Sends SIGTERM, as an orchestrator or `docker stop` does.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed\n{}", self.describe());
+    }
+
+    /// SIGTERM, then exit code 0 within [`EXIT_TIMEOUT`]. Returns how long the exit took.
+    pub fn stop_cleanly(&mut self) -> Duration {
+        let signalled = Instant::now();
+        self.terminate();
+        let status = self.expect_exit(EXIT_TIMEOUT);
+        let took = signalled.elapsed();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "SIGTERM with nothing in flight must end in exit code 0\n{}",
+            self.describe()
+        );
+        took
+    }
+
+    /// Every stdout line parsed as JSON; fails the test on a line that is not a JSON object.
+    pub fn logs(&self) -> Vec<Value> {
+        self.stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|line| match serde_json::from_str::<Value>(line) {
+                Ok(value) if value.is_object() => value,
+                _ => panic!(
+                    "stdout line is not a JSON object: {line:?}\n{}",
+                    self.describe()
+                ),
+            })
+            .collect()
+    }
+
+    pub fn find_log(&self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
+        self.logs().into_iter().find(|line| wanted(line))
+    }
+
+    /// The first log line matching `wanted`, waiting up to 5 s for it.
+    pub fn wait_for_log(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(line) = self.find_log(&wanted) {
+                return line;
+            }
+            if Instant::now() >= deadline {
+                panic!("no log line {what} within 5 s\n{}", self.describe());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Response {
+        http::request(self.port, method, path, headers, body).unwrap_or_else(|e| {
+            panic!(
+                "{method} {path} on port {} failed: {e}\n{}",
+                self.port,
+                self.describe()
+            )
+        })
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.request("GET", path, &[], None)
+    }
+
+    pub fn post_json(&self, path: &str, body: &str) -> Response {
+        self.request("POST", path, &[], Some(body))
+    }
+
+    /// Polls `path` until it answers `status`; fails if the process exits or `timeout` passes.
+    /// Returns how long it took.
+    pub fn wait_for_status(&mut self, path: &str, status: u16, timeout: Duration) -> Duration {
+        let started = Instant::now();
+        let mut last;
+        loop {
+            if let Some(exit) = self.try_exit() {
+                panic!(
+                    "exited ({exit}) while waiting for {path} to answer {status}\n{}",
+                    self.describe()
+                );
+            }
+            match http::request(self.port, "GET", path, &[], None) {
+                Ok(response) if response.status == status => return started.elapsed(),
+                Ok(response) => last = format!("{} {}", response.status, response.body),
+                Err(error) => last = error,
+            }
+            if started.elapsed() >= timeout {
+                panic!(
+                    "{path} did not answer {status} within {} s (last: {last})\n{}",
+                    timeout.as_secs(),
+                    self.describe()
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn wait_ready(&mut self) -> Duration {
+        self.wait_for_status("/readyz", 200, READY_TIMEOUT)
+    }
+
+    /// Fails unless neither stream holds `secret`.
+    pub fn assert_never_printed(&self, secret: &str, what: &str) {
+        assert!(
+            !self.stdout().contains(secret) && !self.stderr().contains(secret),
+            "{what} appears in the output of `{}`\n{}",
+            self.label,
+            self.describe()
+        );
+    }
+}
+
+/// A process stopped by bad config: it must exit non-zero within [`PROMPT_EXIT`], never accept
+/// a connection on `port` meanwhile, log no `listening` line and name `key` on stderr.
+pub fn assert_stops_before_binding(launch: Launch, key: &str) -> Proc {
+    let port = launch.port;
+    assert!(!accepts_connections(port), "port {port} is taken already");
+    let started = Instant::now();
+    let mut proc = launch.spawn();
+    let mut bound = false;
+    let status = loop {
+        if let Some(status) = proc.try_exit() {
+            break status;
+        }
+        if started.elapsed() > PROMPT_EXIT {
+            panic!(
+                "bad config: still running after {} s\n{}",
+                PROMPT_EXIT.as_secs(),
+                proc.describe()
+            );
+        }
+        bound |= accepts_connections(port);
+    };
+    let took = started.elapsed();
+    assert!(
+        !status.success(),
+        "bad config must end in a non-zero exit\n{}",
+        proc.describe()
+    );
+    assert!(
+        !bound && !accepts_connections(port),
+        "bad config: port {port} accepted a connection\n{}",
+        proc.describe()
+    );
+    assert!(
+        !proc.stdout().contains("listening"),
+        "bad config: a `listening` line was logged\n{}",
+        proc.describe()
+    );
+    assert!(
+        names_key(&proc.stderr(), key),
+        "bad config: stderr does not name the key `{key}`\n{}",
+        proc.describe()
+    );
+    progress(&format!(
+        "[{}] {}: exit {} after {} ms, stderr names `{key}`, port {port} never bound",
+        proc.tag,
+        proc.label,
+        status.code().map_or("by signal".into(), |c| c.to_string()),
+        ms(took)
+    ));
+    proc
+}
