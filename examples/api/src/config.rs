@@ -3,25 +3,29 @@
 //! Each layer overrides the one before it:
 //! 1. the defaults in this file;
 //! 2. a TOML file, when `API_SERVICE_CONFIG_PATH` names one (keys as in `config` output);
-//! 3. the variables platforms set themselves: `PORT`;
+//! 3. the variables platforms set themselves (see [`platform_variables`]);
 //! 4. `API_SERVICE_*` variables, nested keys joined by `__`: `API_SERVICE_HTTP__BODY_LIMIT_BYTES`;
 //! 5. `API_SERVICE_*_FILE` variables naming a file that holds the value, the way container
-//!    platforms hand out secrets: `API_SERVICE_DATABASE__PASSWORD_FILE=/run/secrets/db`.
+//!    platforms hand out secrets: `API_SERVICE_<KEY>_FILE=/run/secrets/<key>`.
 //!
 //! A `.env` file, when present, is read into the environment first: a convenience for local
 //! development that never overrides a variable already set. `.env.example` lists every variable.
+//!
+//! A bad value stops the service before it binds. Every error names the key, where the value came
+//! from and what was expected, and never the value itself: it may be a secret under the wrong key.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use anyhow::{Context, ensure};
+use figment::error::{Actual, Kind};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
-/// Prefix of every variable this service reads, besides the platform's own
-/// `PORT`.
+/// Prefix of every variable this service reads, besides the ones platforms set themselves
+/// (see [`platform_variables`]).
 pub const ENV_PREFIX: &str = "API_SERVICE_";
 
 /// Everything the service can be told. The defaults suit local development.
@@ -60,9 +64,13 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Largest request body accepted, in bytes; larger ones get 413 Payload Too Large.
     pub body_limit_bytes: usize,
-    /// Origins whose browser scripts may call this service (`https://app.example.com`).
-    /// Empty, the default, allows no cross-origin calls.
+    /// Origins whose browser scripts may call this service (`https://app.example.com`), or
+    /// `["*"]` for any origin (without credentials). Empty, the default, allows no cross-origin
+    /// calls.
     pub cors_allowed_origins: Vec<String>,
+    /// Seconds a connection may take to send a complete request head. The same limit closes a
+    /// keep-alive connection that sits idle between requests.
+    pub header_read_timeout_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -71,6 +79,7 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
             cors_allowed_origins: Vec::new(),
+            header_read_timeout_secs: 10,
         }
     }
 }
@@ -131,23 +140,19 @@ impl Config {
         }
 
         let mut figment = Figment::new();
-        let config_path = format!("{ENV_PREFIX}CONFIG_PATH");
-        if let Some(path) = std::env::var_os(&config_path) {
-            let path = Path::new(&path);
-            ensure!(
-                path.is_file(),
-                "{config_path} names {}, which is not a readable file",
-                path.display()
-            );
-            figment = figment.merge(Toml::file_exact(path));
+        if let Some(path) = std::env::var_os(format!("{ENV_PREFIX}CONFIG_PATH")) {
+            figment = figment.merge(config_file(Path::new(&path))?);
         }
-        let config: Self = figment
+        figment = figment
             .merge(platform_variables())
-            .merge(prefixed_variables())
-            .merge(SecretVariables)
-            .merge(FileVariables)
-            .extract()
-            .map_err(describe)?;
+            .merge(prefixed_variables());
+        for secret in secret_variables() {
+            figment = figment.merge(secret);
+        }
+        for file in file_variables()? {
+            figment = figment.merge(file);
+        }
+        let config: Self = figment.extract().map_err(describe)?;
         config.validate()?;
         Ok(config)
     }
@@ -165,6 +170,10 @@ impl Config {
             "http.request_timeout_secs must be at least 1"
         );
         ensure!(
+            self.http.header_read_timeout_secs > 0,
+            "http.header_read_timeout_secs must be at least 1"
+        );
+        ensure!(
             self.shutdown.drain_delay_secs < self.shutdown.timeout_secs,
             "shutdown.drain_delay_secs must be less than shutdown.timeout_secs"
         );
@@ -177,7 +186,8 @@ impl Config {
 /// as `[REDACTED]`. Add a secret setting here and give its field `secret` and `redacted`.
 const SECRET_KEYS: &[&str] = &[];
 
-/// The key a variable name (prefix removed) sets: `DATABASE__URL` sets `database.url`.
+/// The key a variable name (prefix removed) sets: `HTTP__BODY_LIMIT_BYTES` sets
+/// `http.body_limit_bytes`.
 fn key_of(name: &str) -> String {
     name.replace("__", ".").to_ascii_lowercase()
 }
@@ -186,19 +196,41 @@ fn is_secret(key: &str) -> bool {
     SECRET_KEYS.contains(&key)
 }
 
-/// `PORT`, as platforms (Heroku, Cloud Run, Fly, Render) inject it.
-fn platform_variables() -> Env {
-    Env::raw().only(&["PORT"])
+/// The variables platforms set themselves: `PORT` (Heroku, Cloud Run, Fly, Render).
+fn platform_variables() -> impl Provider {
+    Named::environment(Env::raw().only(&["PORT"]), "")
 }
 
 /// `API_SERVICE_*` variables but the config file's path, `*_FILE` references and secrets.
-fn prefixed_variables() -> Env {
-    Env::prefixed(ENV_PREFIX)
+fn prefixed_variables() -> impl Provider {
+    let variables = Env::prefixed(ENV_PREFIX)
         .ignore(&["CONFIG_PATH"])
         .filter(|name| {
             file_reference(name.as_str()).is_none() && !is_secret(&key_of(name.as_str()))
         })
-        .split("__")
+        .split("__");
+    Named::environment(variables, ENV_PREFIX)
+}
+
+/// The TOML file `API_SERVICE_CONFIG_PATH` names. A syntax error is reported by line and column:
+/// the TOML parser's own message quotes the line, which may hold a secret.
+fn config_file(path: &Path) -> anyhow::Result<impl Provider> {
+    let variable = format!("{ENV_PREFIX}CONFIG_PATH");
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{variable} names a file that cannot be read"))?;
+    if let Err(error) = text.parse::<toml::Table>() {
+        let at = error.span().map_or_else(String::new, |span| {
+            let line = text[..span.start].matches('\n').count() + 1;
+            let column = span.start - text[..span.start].rfind('\n').map_or(0, |at| at + 1) + 1;
+            format!(" at line {line}, column {column}")
+        });
+        anyhow::bail!(
+            "the TOML file {variable} names is not valid TOML{at}: {}",
+            error.message()
+        );
+    }
+    let source = format!("TOML file {}", path.display());
+    Ok(Named::new(Toml::string(&text), move |_| source.clone()))
 }
 
 /// The name of the key a `*_FILE` variable sets, if the name is one.
@@ -208,77 +240,174 @@ fn file_reference(name: &str) -> Option<&str> {
     suffix.eq_ignore_ascii_case("_FILE").then_some(key)
 }
 
+/// The variable that sets `key` (`["database", "url"]`) under `prefix`.
+fn variable_of(prefix: &str, key: &[&str]) -> String {
+    format!("{prefix}{}", key.join("__").to_ascii_uppercase())
+}
+
 /// Secrets set by environment variables, as text: `API_SERVICE_*`.
-struct SecretVariables;
+/// Each is a provider of its own, so an error names its variable.
+fn secret_variables() -> Vec<impl Provider> {
+    let mut secrets = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
+            continue;
+        };
+        let Some(key) = name.strip_prefix(ENV_PREFIX).map(key_of) else {
+            continue;
+        };
+        if is_secret(&key) {
+            let source = format!("environment variable {name}");
+            let value = value.to_owned();
+            secrets.push(Named::fixed(Serialized::default(&key, value), source));
+        }
+    }
+    secrets
+}
 
-impl Provider for SecretVariables {
-    fn metadata(&self) -> Metadata {
-        Metadata::named("secret environment variable")
+/// `API_SERVICE_<KEY>_FILE=/path` sets `<KEY>` to the contents of that file, less its trailing
+/// newline: parsed like a variable, or as text for secrets. Each is a provider of its own, so an
+/// error names its variable.
+fn file_variables() -> anyhow::Result<Vec<impl Provider>> {
+    let references = Env::prefixed(ENV_PREFIX)
+        .filter_map(|name| file_reference(name.as_str()).map(Into::into))
+        .split("__");
+    let mut files = Vec::new();
+    for (key, path) in references.iter() {
+        let parts: Vec<&str> = key.as_str().split('.').collect();
+        let variable = format!("{}_FILE", variable_of(ENV_PREFIX, &parts));
+        let contents = std::fs::read_to_string(&path)
+            .with_context(|| format!("{variable} names a file that cannot be read"))?;
+        let text = contents.trim_end_matches(['\r', '\n']);
+        let value = if is_secret(key.as_str()) {
+            Value::from(text.to_owned())
+        } else {
+            let Ok(value) = text.parse::<Value>();
+            value
+        };
+        let source = format!("the file {variable} names");
+        files.push(Named::fixed(
+            Serialized::default(key.as_str(), value),
+            source,
+        ));
+    }
+    Ok(files)
+}
+
+/// A provider whose errors say where a value came from: `environment variable
+/// API_SERVICE_HTTP__BODY_LIMIT_BYTES`, not "environment variable(s)".
+struct Named<P> {
+    provider: P,
+    metadata: Metadata,
+}
+
+impl<P: Provider> Named<P> {
+    fn new(
+        provider: P,
+        source: impl Fn(&[&str]) -> String + Clone + Send + Sync + 'static,
+    ) -> Self {
+        let metadata = provider
+            .metadata()
+            .interpolater(move |_: &Profile, key: &[&str]| source(key));
+        Self { provider, metadata }
     }
 
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let mut secrets = Figment::new();
-        for (name, value) in std::env::vars_os() {
-            let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
-                continue;
-            };
-            let Some(key) = name.strip_prefix(ENV_PREFIX).map(key_of) else {
-                continue;
-            };
-            if is_secret(&key) {
-                secrets = secrets.merge(Serialized::default(&key, value));
-            }
-        }
-        secrets.data()
+    /// Variables named `prefix` + the key in upper case, nested keys joined by `__`.
+    fn environment(provider: P, prefix: &'static str) -> Self {
+        Self::new(provider, move |key| {
+            format!("environment variable {}", variable_of(prefix, key))
+        })
+    }
+
+    /// Every value from one place.
+    fn fixed(provider: P, source: String) -> Self {
+        Self::new(provider, move |_| source.clone())
     }
 }
 
-/// `API_SERVICE_KEY_FILE=/path` sets `KEY` to the contents of that file, less its trailing
-/// newline: parsed like a variable, or as text for secrets.
-struct FileVariables;
-
-impl Provider for FileVariables {
+impl<P: Provider> Provider for Named<P> {
     fn metadata(&self) -> Metadata {
-        Metadata::named(format!("`{ENV_PREFIX}*_FILE` file"))
+        self.metadata.clone()
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let references = Env::prefixed(ENV_PREFIX)
-            .filter_map(|name| file_reference(name.as_str()).map(Into::into))
-            .split("__");
-        let mut files = Figment::new();
-        for (key, path) in references.iter() {
-            let variable = format!(
-                "{ENV_PREFIX}{}_FILE",
-                key.as_str().replace('.', "__").to_uppercase()
-            );
-            let contents = std::fs::read_to_string(&path)
-                .map_err(|error| format!("{variable}: cannot read {path}: {error}"))?;
-            let text = contents.trim_end_matches(['\r', '\n']);
-            let value = if is_secret(key.as_str()) {
-                Value::from(text.to_owned())
-            } else {
-                let Ok(value) = text.parse::<Value>();
-                value
-            };
-            files = files.merge(Serialized::default(key.as_str(), value));
-        }
-        files.data()
+        self.provider.data()
     }
 }
 
-/// Every problem as `key: what is wrong (where it was set)`. figment's `Debug` output is not
-/// used: it prints every value, secrets too.
+/// Every problem as `key: what is wrong (from where)`. Values are never shown: neither figment's
+/// `Debug` output nor its messages are used, as both quote the value, which may be a secret given
+/// under the wrong key.
 fn describe(error: figment::Error) -> anyhow::Error {
     let problems: Vec<String> = error
         .into_iter()
         .map(|error| {
-            let origin = error.metadata.as_ref().map_or_else(
-                || "defaults".to_owned(),
-                |metadata| metadata.name.to_string(),
+            let mut key = error.path.clone();
+            if let Kind::UnknownField(field, _) = &error.kind {
+                key.push(field.clone());
+            }
+            let source = error.metadata.as_ref().map_or_else(
+                || "the defaults".to_owned(),
+                |metadata| {
+                    let profile = error.profile.clone().unwrap_or_default();
+                    metadata.interpolate(&profile, &key)
+                },
             );
-            format!("{}: {} (from {origin})", error.path.join("."), error.kind)
+            let problem = problem(&error.kind);
+            match key.join(".") {
+                key if key.is_empty() => format!("{problem} (from {source})"),
+                key => format!("{key}: {problem} (from {source})"),
+            }
         })
         .collect();
     anyhow::anyhow!("invalid configuration: {}", problems.join("; "))
+}
+
+/// What is wrong, in words that name the expected type and never the value.
+fn problem(kind: &Kind) -> String {
+    match kind {
+        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+            format!(
+                "expected {}, found {}",
+                expected_type(expected),
+                kind_of(actual)
+            )
+        }
+        Kind::InvalidLength(_, expected) => format!("expected {expected}"),
+        Kind::UnknownVariant(_, expected) => format!("expected one of {}", expected.join(", ")),
+        Kind::UnknownField(_, _) => "not a setting".to_owned(),
+        Kind::MissingField(field) => format!("`{field}` is missing"),
+        Kind::DuplicateField(field) => format!("`{field}` is given twice"),
+        Kind::ISizeOutOfRange(_) | Kind::USizeOutOfRange(_) => "number out of range".to_owned(),
+        Kind::Unsupported(actual) | Kind::UnsupportedKey(actual, _) => {
+            format!("{} is not supported here", kind_of(actual))
+        }
+        // Messages from this file's providers and from parsers of types like IP addresses,
+        // which describe the problem, not the value.
+        Kind::Message(message) => message.clone(),
+    }
+}
+
+/// serde's name for what it expected, with sections (structs) in the words of this config.
+fn expected_type(expected: &str) -> String {
+    if expected.starts_with("struct ") {
+        "a section of settings (set its keys one by one)".to_owned()
+    } else {
+        expected.to_owned()
+    }
+}
+
+/// The kind of a value that was found, without the value.
+fn kind_of(actual: &Actual) -> &'static str {
+    match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer",
+        Actual::Float(_) => "a decimal number",
+        Actual::Char(_) | Actual::Str(_) => "a string",
+        Actual::Bytes(_) => "bytes",
+        Actual::Unit | Actual::Option => "nothing",
+        Actual::Seq => "a list",
+        Actual::Map | Actual::NewtypeStruct | Actual::StructVariant => "a section",
+        _ => "a value of another type",
+    }
 }

@@ -4,7 +4,7 @@
 //!   that checks a backing service restarts every replica when that service blips.
 //! - `/readyz` says whether to send traffic here: it fails while shutting down.
 //!
-//! The `healthcheck` command asks `/readyz` from inside the container, for images without curl.
+//! The `healthcheck` command asks either from inside the container, for images without curl.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -120,19 +120,22 @@ async fn readyz(State(state): State<AppState>) -> Health {
     }
 }
 
-/// The `healthcheck` command: `GET /readyz` on this host's `port`, Ok only for 200.
-pub async fn probe(port: u16) -> anyhow::Result<()> {
-    let status = tokio::time::timeout(Duration::from_secs(3), readyz_status(port))
+/// The `healthcheck` command: `GET /livez`, or `/readyz` when `ready`, on this host's `port`; Ok
+/// only for 200.
+///
+/// The image's HEALTHCHECK asks `/livez`: platforms that restart unhealthy containers would
+/// otherwise restart every replica while a backing service is down. Compose asks `/readyz`, as it
+/// only waits on the answer.
+pub async fn probe(port: u16, ready: bool) -> anyhow::Result<()> {
+    let path = if ready { "/readyz" } else { "/livez" };
+    let status = tokio::time::timeout(Duration::from_secs(3), status_of(port, path))
         .await
-        .context("no answer from /readyz within 3 s")??;
-    ensure!(
-        status == StatusCode::OK,
-        "not ready: /readyz answered {status}"
-    );
+        .with_context(|| format!("no answer from {path} within 3 s"))??;
+    ensure!(status == StatusCode::OK, "{path} answered {status}");
     Ok(())
 }
 
-async fn readyz_status(port: u16) -> anyhow::Result<StatusCode> {
+async fn status_of(port: u16, path: &str) -> anyhow::Result<StatusCode> {
     let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
         .await
         .with_context(|| format!("nothing listens on port {port}"))?;
@@ -140,12 +143,12 @@ async fn readyz_status(port: u16) -> anyhow::Result<StatusCode> {
         .await
         .context("HTTP handshake failed")?;
     tokio::spawn(connection);
-    let request = Request::get("/readyz")
+    let request = Request::get(path)
         .header(header::HOST, "localhost")
         .body(Body::empty())?;
     let response = sender
         .send_request(request)
         .await
-        .context("/readyz did not answer")?;
+        .with_context(|| format!("{path} did not answer"))?;
     Ok(response.status())
 }

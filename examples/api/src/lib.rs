@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod health;
 pub mod http;
+pub mod server;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

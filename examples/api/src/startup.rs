@@ -7,10 +7,11 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
 use crate::config::ShutdownConfig;
+use crate::config::{Config, HttpConfig};
 use crate::health::Readiness;
 use crate::http::{self, AppState};
+use crate::server;
 use crate::shutdown;
 
 /// A service bound to its port, ready to serve.
@@ -18,6 +19,7 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     router: Router,
+    http: HttpConfig,
     readiness: Readiness,
     shutdown: ShutdownConfig,
 }
@@ -39,6 +41,7 @@ impl Application {
             listener,
             address,
             router,
+            http: config.http,
             readiness,
             shutdown: config.shutdown,
         })
@@ -49,8 +52,9 @@ impl Application {
         self.address
     }
 
-    /// Serves until `stop` resolves, then shuts down gracefully (see [`shutdown::serve`]).
-    /// Production passes [`shutdown::signal`]; tests pass a channel they control.
+    /// Serves until `stop` resolves, then shuts down gracefully within the deadline (see
+    /// [`shutdown::run`]). Production passes [`shutdown::signal`]; tests pass a channel they
+    /// control.
     pub async fn run_until_stopped(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
@@ -61,6 +65,9 @@ impl Application {
             stop.await;
             readiness.set_draining();
         };
-        shutdown::serve(self.listener, self.router, self.shutdown, stop).await
+        shutdown::run(self.shutdown, stop, |drained| async move {
+            server::serve(self.listener, self.router, &self.http, drained).await;
+        })
+        .await
     }
 }

@@ -17,9 +17,14 @@ pub enum Command {
     Serve,
     /// Print the effective configuration as TOML, secrets redacted, and exit.
     Config,
-    /// Ask the local service whether it is ready: exit 0 if `/readyz` answers 200, 1 otherwise.
-    /// Meant for container HEALTHCHECKs on images without a shell or curl.
-    Healthcheck,
+    /// Ask the local service whether it is alive (`/livez`), or with `--ready` whether it is
+    /// ready for traffic (`/readyz`): exit 0 if it answers 200, 1 otherwise. Meant for container
+    /// health checks on images without a shell or curl.
+    Healthcheck {
+        /// Ask `/readyz` instead of `/livez`.
+        #[arg(long)]
+        ready: bool,
+    },
     /// Apply pending database migrations and exit. Safe to run again: applied ones are skipped.
     Migrate,
 }

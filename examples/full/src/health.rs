@@ -2,16 +2,18 @@
 //!
 //! - `/livez` says the process is alive. It checks nothing else on purpose: a liveness probe
 //!   that checks a backing service restarts every replica when that service blips.
-//! - `/readyz` says whether to send traffic here: it fails while shutting down and when
-//!   PostgreSQL does not answer within [`PING_TIMEOUT`].
+//! - `/readyz` says whether to send traffic here: it fails while shutting down, when
+//!   PostgreSQL does not answer within [`PING_TIMEOUT`], and while the database lacks a
+//!   migration this binary was built with (until `migrate` runs).
 //!
-//! The `healthcheck` command asks `/readyz` from inside the container, for images without curl.
+//! The `healthcheck` command asks either from inside the container, for images without curl.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use axum::body::Body;
@@ -22,6 +24,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
+use sqlx::PgPool;
 use tokio::net::TcpStream;
 
 use crate::db;
@@ -121,54 +124,95 @@ async fn readyz(State(state): State<AppState>) -> Health {
             checks: BTreeMap::new(),
         };
     }
-    let postgres = postgres_check(&state).await;
-    let status = postgres.status;
+    let checks = postgres_checks(&state.db).await;
+    let passing = checks
+        .values()
+        .flatten()
+        .all(|check| check.status == Status::Pass);
     Health {
-        status,
+        status: if passing { Status::Pass } else { Status::Fail },
         output: None,
-        checks: BTreeMap::from([("postgres:responseTime".to_owned(), vec![postgres])]),
+        checks,
     }
 }
 
-async fn postgres_check(state: &AppState) -> Check {
-    match db::ping(&state.db, PING_TIMEOUT).await {
-        Ok(elapsed) => Check {
-            component_type: "datastore",
-            status: Status::Pass,
-            observed_value: Some(elapsed.as_millis()),
-            observed_unit: Some("ms"),
-            output: None,
-        },
-        Err(error) => {
+/// PostgreSQL answers within [`PING_TIMEOUT`] (`postgres:responseTime`), and has applied every
+/// migration this binary was built with (`postgres:migrations`). The second needs the first.
+async fn postgres_checks(pool: &PgPool) -> BTreeMap<String, Vec<Check>> {
+    let started = Instant::now();
+    let pending = tokio::time::timeout(PING_TIMEOUT, db::pending_migrations(pool)).await;
+    let elapsed = started.elapsed();
+    let pending = match pending {
+        Ok(Ok(pending)) => pending,
+        failed => {
+            let error = match failed {
+                Ok(Err(error)) => format!("{error:#}"),
+                _ => format!("no answer within {PING_TIMEOUT:?}"),
+            };
             // The details go to the log, which only operators read; probes get the gist.
-            tracing::warn!(
-                error = format!("{error:#}"),
-                "readiness: PostgreSQL check failed"
-            );
-            Check {
+            tracing::warn!(error, "readiness: PostgreSQL check failed");
+            let failed = Check {
                 component_type: "datastore",
                 status: Status::Fail,
                 observed_value: None,
                 observed_unit: None,
                 output: Some("PostgreSQL did not answer".to_owned()),
+            };
+            return BTreeMap::from([("postgres:responseTime".to_owned(), vec![failed])]);
+        }
+    };
+    let response_time = Check {
+        component_type: "datastore",
+        status: Status::Pass,
+        observed_value: Some(elapsed.as_millis()),
+        observed_unit: Some("ms"),
+        output: None,
+    };
+    let migrations = match pending.first() {
+        None => Check {
+            component_type: "datastore",
+            status: Status::Pass,
+            observed_value: Some(0),
+            observed_unit: Some("pending migrations"),
+            output: None,
+        },
+        Some(first) => {
+            let output = format!(
+                "migration {first} is not applied ({} pending): run `migrate`",
+                pending.len()
+            );
+            tracing::warn!(%output, "readiness: the database schema is behind this build");
+            Check {
+                component_type: "datastore",
+                status: Status::Fail,
+                observed_value: Some(pending.len() as u128),
+                observed_unit: Some("pending migrations"),
+                output: Some(output),
             }
         }
-    }
+    };
+    BTreeMap::from([
+        ("postgres:responseTime".to_owned(), vec![response_time]),
+        ("postgres:migrations".to_owned(), vec![migrations]),
+    ])
 }
 
-/// The `healthcheck` command: `GET /readyz` on this host's `port`, Ok only for 200.
-pub async fn probe(port: u16) -> anyhow::Result<()> {
-    let status = tokio::time::timeout(Duration::from_secs(3), readyz_status(port))
+/// The `healthcheck` command: `GET /livez`, or `/readyz` when `ready`, on this host's `port`; Ok
+/// only for 200.
+///
+/// The image's HEALTHCHECK asks `/livez`: platforms that restart unhealthy containers would
+/// otherwise restart every replica while a backing service is down. Compose asks `/readyz`, as it
+/// only waits on the answer.
+pub async fn probe(port: u16, ready: bool) -> anyhow::Result<()> {
+    let path = if ready { "/readyz" } else { "/livez" };
+    let status = tokio::time::timeout(Duration::from_secs(3), status_of(port, path))
         .await
-        .context("no answer from /readyz within 3 s")??;
-    ensure!(
-        status == StatusCode::OK,
-        "not ready: /readyz answered {status}"
-    );
+        .with_context(|| format!("no answer from {path} within 3 s"))??;
+    ensure!(status == StatusCode::OK, "{path} answered {status}");
     Ok(())
 }
 
-async fn readyz_status(port: u16) -> anyhow::Result<StatusCode> {
+async fn status_of(port: u16, path: &str) -> anyhow::Result<StatusCode> {
     let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
         .await
         .with_context(|| format!("nothing listens on port {port}"))?;
@@ -176,12 +220,12 @@ async fn readyz_status(port: u16) -> anyhow::Result<StatusCode> {
         .await
         .context("HTTP handshake failed")?;
     tokio::spawn(connection);
-    let request = Request::get("/readyz")
+    let request = Request::get(path)
         .header(header::HOST, "localhost")
         .body(Body::empty())?;
     let response = sender
         .send_request(request)
         .await
-        .context("/readyz did not answer")?;
+        .with_context(|| format!("{path} did not answer"))?;
     Ok(response.status())
 }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod health;
 pub mod http;
 pub mod notes;
+pub mod server;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

@@ -2,15 +2,14 @@
 //!
 //! On SIGTERM or SIGINT, readiness fails at once; the service keeps serving for
 //! `shutdown.drain_delay_secs` while load balancers take it out of rotation; then it stops
-//! accepting, closes idle connections and lets requests in flight finish. Whatever is still
-//! open `shutdown.timeout_secs` after the signal is dropped, so a stuck client (one that never
-//! finishes sending its headers, say) cannot hold the process past the platform's grace period.
+//! accepting, closes idle connections, lets requests in flight finish and closes its backing
+//! services. `shutdown.timeout_secs` after the signal the process exits whatever is still
+//! running: a stuck client, a handler waiting on a locked row, a pool waiting for that handler.
+//! The platform's grace period is never the limit that ends it.
 
+use std::pin::Pin;
 use std::time::Duration;
 
-use anyhow::Context;
-use axum::Router;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::config::ShutdownConfig;
@@ -46,28 +45,32 @@ pub async fn signal() {
     }
 }
 
-/// Serves `router` until `stop` resolves, then drains as the module docs describe.
+/// Runs the service made by `run` until it finishes, or until the deadline cuts it short.
 ///
-/// Returns `Ok` after a clean drain and an error when the deadline cut it short.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
+/// `run` gets the moment to stop serving: `stop`, then the drain delay. Whatever it does after
+/// that (the drain, closing the pool) counts against the deadline, which starts when `stop`
+/// resolves. Returns `Ok` after a clean shutdown and an error when the deadline was reached; the
+/// caller then exits without waiting for what is still running (see `main`).
+pub async fn run<F>(
     config: ShutdownConfig,
     stop: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+    run: impl FnOnce(Drained) -> F,
+) -> anyhow::Result<()>
+where
+    F: Future<Output = ()>,
+{
     let drain_delay = Duration::from_secs(config.drain_delay_secs);
     let timeout = Duration::from_secs(config.timeout_secs);
     let (stopping, stopped) = oneshot::channel::<()>();
 
-    let drain = async move {
+    let drained: Drained = Box::pin(async move {
         stop.await;
         tracing::info!(?drain_delay, ?timeout, "shutting down");
-        // The receiver lives as long as `serve` does; nobody to tell otherwise.
+        // The receiver lives as long as `run` does; nobody to tell otherwise.
         let _ = stopping.send(());
         tokio::time::sleep(drain_delay).await;
         tracing::info!("no longer accepting connections; finishing requests in flight");
-    };
-    // axum waits for open connections without a limit; the deadline races it.
+    });
     let deadline = async move {
         match stopped.await {
             Ok(()) => tokio::time::sleep(timeout).await,
@@ -76,14 +79,17 @@ pub async fn serve(
     };
 
     tokio::select! {
-        served = axum::serve(listener, router).with_graceful_shutdown(drain).into_future() => {
-            served.context("the server failed")?;
+        () = run(drained) => {
             tracing::info!("shutdown complete");
             Ok(())
         }
         () = deadline => {
-            tracing::warn!(?timeout, "shutdown deadline reached; dropping open connections");
-            anyhow::bail!("shutdown deadline of {timeout:?} reached with connections still open")
+            tracing::warn!(?timeout, "shutdown deadline reached; exiting with work still open");
+            anyhow::bail!("shutdown deadline of {timeout:?} reached with work still open")
         }
     }
 }
+
+/// Resolves when the service should stop accepting connections: after the stop signal and the
+/// drain delay.
+pub type Drained = Pin<Box<dyn Future<Output = ()> + Send>>;

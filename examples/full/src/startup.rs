@@ -8,11 +8,12 @@ use axum::Router;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
 use crate::config::ShutdownConfig;
+use crate::config::{Config, HttpConfig};
 use crate::db;
 use crate::health::Readiness;
 use crate::http::{self, AppState};
+use crate::server;
 use crate::shutdown;
 
 /// A service bound to its port, ready to serve.
@@ -20,6 +21,7 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     router: Router,
+    http: HttpConfig,
     readiness: Readiness,
     db: PgPool,
     shutdown: ShutdownConfig,
@@ -29,11 +31,11 @@ impl Application {
     /// Prepares everything that can fail on bad config, then binds the port last: a service
     /// that cannot work never accepts a connection.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        // Lazy: the service starts, and `/livez` answers, while the database is still away.
-        let db = db::connect(&config.database)?;
         if config.database.migrate_on_start {
-            db::migrate(&db).await?;
+            db::migrate(&config.database).await?;
         }
+        // Lazy: the service starts, and `/livez` answers, while the database is still away.
+        let db = db::lazy_pool(&config.database)?;
         let readiness = Readiness::default();
         let state = AppState {
             readiness: readiness.clone(),
@@ -48,6 +50,7 @@ impl Application {
             listener,
             address,
             router,
+            http: config.http,
             readiness,
             db,
             shutdown: config.shutdown,
@@ -59,8 +62,9 @@ impl Application {
         self.address
     }
 
-    /// Serves until `stop` resolves, then shuts down gracefully (see [`shutdown::serve`]).
-    /// Production passes [`shutdown::signal`]; tests pass a channel they control.
+    /// Serves until `stop` resolves, then shuts down gracefully within the deadline (see
+    /// [`shutdown::run`]). Production passes [`shutdown::signal`]; tests pass a channel they
+    /// control.
     pub async fn run_until_stopped(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
@@ -71,9 +75,11 @@ impl Application {
             stop.await;
             readiness.set_draining();
         };
-        let served = shutdown::serve(self.listener, self.router, self.shutdown, stop).await;
-        // Last, so requests still draining had their connections.
-        self.db.close().await;
-        served
+        shutdown::run(self.shutdown, stop, |drained| async move {
+            server::serve(self.listener, self.router, &self.http, drained).await;
+            // Last, so requests still draining had their connections.
+            self.db.close().await;
+        })
+        .await
     }
 }

@@ -13,10 +13,25 @@ use tracing_subscriber::{EnvFilter, Registry};
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber writing to stdout. Call once, early in `main`.
+/// Installs the global subscriber writing to stdout, and logs panics through it. Call once, early
+/// in `main`.
 pub fn init(format: LogFormat) -> anyhow::Result<()> {
     let subscriber = subscriber(format, std::io::stdout)?;
-    tracing::subscriber::set_global_default(subscriber).context("a logger is already installed")
+    tracing::subscriber::set_global_default(subscriber).context("a logger is already installed")?;
+    log_panics();
+    Ok(())
+}
+
+/// Panics become ERROR lines in the log, inside the span of whatever panicked (a request's, with
+/// its request id), instead of plain text on stderr that log collectors cannot parse.
+pub fn log_panics() {
+    std::panic::set_hook(Box::new(|panic| {
+        tracing::error!(
+            panic = panic.payload_as_str().unwrap_or("no message"),
+            location = panic.location().map(ToString::to_string),
+            "panicked"
+        );
+    }));
 }
 
 /// Builds the subscriber without installing it, so tests can give it their own writer.

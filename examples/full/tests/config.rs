@@ -85,6 +85,86 @@ fn a_malformed_port_names_the_key() {
 }
 
 #[test]
+fn a_value_under_the_wrong_key_is_named_by_key_and_source_but_never_shown() {
+    // `HTTP` is a section: here it gets a value of its own instead of one of its keys.
+    let secret = "postgres://app:pw-1234@db:5432/app";
+    let variable = format!("{ENV_PREFIX}HTTP");
+    let from_env = load_error(|jail| {
+        jail.set_env(&variable, secret);
+        Ok(())
+    });
+    let from_file = load_error(|jail| {
+        jail.create_file("http", secret)?;
+        jail.set_env(format!("{variable}_FILE"), "http");
+        Ok(())
+    });
+    let from_toml = load_error(|jail| {
+        jail.create_file("service.toml", &format!("http = {secret:?}"))?;
+        jail.set_env(format!("{ENV_PREFIX}CONFIG_PATH"), "service.toml");
+        Ok(())
+    });
+
+    for (error, source) in [
+        (from_env, variable.clone()),
+        (from_file, format!("{variable}_FILE")),
+        (from_toml, "service.toml".to_owned()),
+    ] {
+        assert!(error.contains("http: expected a section"), "{error}");
+        assert!(error.contains(&source), "{source}: {error}");
+        assert!(!error.contains("pw-1234"), "{error}");
+    }
+}
+
+/// The error `Config::load` reports after `arrange` has set up a jail.
+fn load_error(arrange: impl FnOnce(&mut Jail) -> figment::error::Result<()>) -> String {
+    let mut error = String::new();
+    Jail::expect_with(|jail| {
+        isolate(jail);
+        arrange(jail)?;
+        error = load().unwrap_err();
+        Ok(())
+    });
+    error
+}
+
+#[test]
+fn a_toml_syntax_error_gives_the_line_but_not_its_text() {
+    Jail::expect_with(|jail| {
+        isolate(jail);
+        jail.create_file("service.toml", "port = 1001\nsecret = \"pw-1234\n")?;
+        jail.set_env(format!("{ENV_PREFIX}CONFIG_PATH"), "service.toml");
+
+        let error = load().unwrap_err();
+
+        assert!(error.contains("line 2"), "{error}");
+        assert!(!error.contains("pw-1234"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_wrong_type_names_the_key_the_variable_and_the_type_but_not_the_value() {
+    Jail::expect_with(|jail| {
+        isolate(jail);
+        jail.set_env(
+            format!("{ENV_PREFIX}HTTP__BODY_LIMIT_BYTES"),
+            "lots-of-pw-1234",
+        );
+
+        let error = load().unwrap_err();
+
+        assert!(error.contains("http.body_limit_bytes"), "{error}");
+        assert!(
+            error.contains(&format!("{ENV_PREFIX}HTTP__BODY_LIMIT_BYTES")),
+            "{error}"
+        );
+        assert!(error.contains("found a string"), "{error}");
+        assert!(!error.contains("pw-1234"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
 fn an_unknown_setting_is_an_error_not_a_silent_typo() {
     Jail::expect_with(|jail| {
         isolate(jail);

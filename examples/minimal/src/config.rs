@@ -1,4 +1,5 @@
-//! Settings (factor III: config in the environment). Only the platform's `PORT` are read; everything else keeps the defaults in this file.
+//! Settings (factor III: config in the environment). Only the variables platforms set themselves
+//! are read (see [`Config::load`]); everything else keeps the defaults in this file.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -32,9 +33,13 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Largest request body accepted, in bytes; larger ones get 413 Payload Too Large.
     pub body_limit_bytes: usize,
-    /// Origins whose browser scripts may call this service (`https://app.example.com`).
-    /// Empty, the default, allows no cross-origin calls.
+    /// Origins whose browser scripts may call this service (`https://app.example.com`), or
+    /// `["*"]` for any origin (without credentials). Empty, the default, allows no cross-origin
+    /// calls.
     pub cors_allowed_origins: Vec<String>,
+    /// Seconds a connection may take to send a complete request head. The same limit closes a
+    /// keep-alive connection that sits idle between requests.
+    pub header_read_timeout_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -43,12 +48,13 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
             cors_allowed_origins: Vec::new(),
+            header_read_timeout_secs: 10,
         }
     }
 }
 
 impl Config {
-    /// Reads the platform's `PORT`; everything else keeps its default.
+    /// Reads the variables platforms set themselves; everything else keeps its default.
     pub fn load() -> anyhow::Result<Self> {
         let mut config = Self::default();
         if let Ok(port) = std::env::var("PORT") {
@@ -66,6 +72,10 @@ impl Config {
         ensure!(
             self.http.request_timeout_secs > 0,
             "http.request_timeout_secs must be at least 1"
+        );
+        ensure!(
+            self.http.header_read_timeout_secs > 0,
+            "http.header_read_timeout_secs must be at least 1"
         );
         Ok(())
     }

@@ -1,19 +1,30 @@
 //! Entry point: read the command line and the config, then run the chosen command.
 
+use std::time::Duration;
+
+use anyhow::Context;
 use clap::Parser;
 
 use minimal_service::cli::{Cli, Command};
 use minimal_service::config::Config;
 use minimal_service::startup::Application;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Config is validated before anything else happens: a bad value stops the process here,
     // before a port is bound or a connection opened.
     let config = Config::load()?;
 
-    match cli.command.unwrap_or_default() {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(run(cli.command.unwrap_or_default(), config));
+    // Whatever still runs here (a handler stuck past the shutdown deadline) is not waited for:
+    // the process exits now, as the deadline promised.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    outcome
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
         Command::Serve => {
             let app = Application::build(config).await?;
             app.run_until_stopped().await

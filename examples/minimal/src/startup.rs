@@ -7,14 +7,16 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, HttpConfig};
 use crate::http::{self, AppState};
+use crate::server;
 
 /// A service bound to its port, ready to serve.
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     router: Router,
+    http: HttpConfig,
 }
 
 impl Application {
@@ -31,6 +33,7 @@ impl Application {
             listener,
             address,
             router,
+            http: config.http,
         })
     }
 
@@ -42,8 +45,8 @@ impl Application {
     /// Serves until the process is killed.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
-        axum::serve(self.listener, self.router)
-            .await
-            .context("the server stopped")
+        let never = std::future::pending();
+        server::serve(self.listener, self.router, &self.http, never).await;
+        Ok(())
     }
 }

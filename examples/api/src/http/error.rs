@@ -14,6 +14,10 @@ pub enum ApiError {
     /// The request is well-formed but its content is not acceptable; the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// Refused before a handler ran: a malformed body, a wrong method, a body over the limit, a
+    /// request that took too long. The message says what the client can do about it.
+    #[error("{1}")]
+    Rejected(StatusCode, String),
     /// Anything else. The cause is logged; the client only learns that it failed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -24,6 +28,7 @@ impl ApiError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Rejected(status, _) => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -27,12 +27,15 @@ async fn readyz_passes_when_the_service_is_ready() {
 }
 
 #[tokio::test]
-async fn healthcheck_succeeds_against_a_ready_service() {
+async fn healthcheck_asks_livez_and_with_ready_asks_readyz() {
     let app = spawn_app().await;
+    let ready = app.get("/readyz").await.status() == StatusCode::OK;
 
-    let outcome = health::probe(app.address.port()).await;
+    let live = health::probe(app.address.port(), false).await;
+    let probed_ready = health::probe(app.address.port(), true).await;
 
-    assert!(outcome.is_ok(), "{outcome:?}");
+    assert!(live.is_ok(), "{live:?}");
+    assert_eq!(probed_ready.is_ok(), ready, "{probed_ready:?}");
 }
 
 #[tokio::test]
@@ -41,9 +44,11 @@ async fn healthcheck_fails_when_nothing_listens() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
 
-    let outcome = health::probe(port).await;
+    for ready in [false, true] {
+        let outcome = health::probe(port, ready).await;
 
-    assert!(outcome.is_err());
+        assert!(outcome.is_err());
+    }
 }
 
 /// Checks a probe answered 200 with uncached health JSON whose status is `pass`; returns the body.

@@ -71,6 +71,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config();
     configure(&mut config);
+    start(config).await
+}
+
+async fn start(config: Config) -> TestApp {
     let app = Application::build(config)
         .await
         .expect("the service did not start");

@@ -3,13 +3,18 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use axum::http::StatusCode;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
 use serde_json::Value;
+use tower::ServiceExt;
 
 use api_service::config::LogFormat;
+use api_service::http::with_middleware;
 use api_service::telemetry;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with, test_config, test_state};
 
 #[tokio::test]
 async fn a_request_id_is_made_when_the_client_sends_none() {
@@ -65,6 +70,65 @@ async fn each_request_is_logged_as_json_with_its_route_status_and_id() {
     assert_eq!(line["span"]["method"], "GET");
     assert_eq!(line["span"]["path"], "/no/such/page");
     assert!(line["timestamp"].is_string(), "{line}");
+}
+
+#[tokio::test]
+async fn responses_made_by_the_outer_layers_are_logged_too() {
+    let captured = Captured::default();
+    let subscriber = telemetry::subscriber(LogFormat::Json, captured.clone()).unwrap();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = spawn_app_with(|config| config.http.body_limit_bytes = 16).await;
+
+    let response = app
+        .client
+        .post(app.url("/"))
+        .header("x-request-id", "too-large")
+        .body(vec![b'x'; 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let lines = captured.json_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["span"]["request_id"] == "too-large" && line["status"] == 413),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_panic_is_logged_inside_its_request_span() {
+    let captured = Captured::default();
+    let subscriber = telemetry::subscriber(LogFormat::Json, captured.clone()).unwrap();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    telemetry::log_panics();
+    async fn panics() -> &'static str {
+        panic!("on purpose")
+    }
+    let router = with_middleware(
+        Router::new().route("/panic", get(panics)),
+        &test_config().http,
+    )
+    .unwrap()
+    .with_state(test_state());
+    let request = Request::get("/panic")
+        .header("x-request-id", "panicking")
+        .body(Body::empty())
+        .unwrap();
+
+    let response = router.oneshot(request).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let lines = captured.json_lines();
+    let panic = lines
+        .iter()
+        .find(|line| line["message"] == "panicked")
+        .unwrap_or_else(|| panic!("the panic is not logged: {lines:#?}"));
+    assert_eq!(panic["span"]["request_id"], "panicking", "{panic}");
+    assert_eq!(panic["panic"], "on purpose", "{panic}");
+    assert_eq!(panic["level"], "ERROR", "{panic}");
 }
 
 #[tokio::test]

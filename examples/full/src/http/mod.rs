@@ -1,13 +1,15 @@
-//! HTTP: the router, the state its handlers share, and the limits every request passes through.
+//! HTTP: the router, the state its handlers share, and the layers every request passes through.
 
 pub mod error;
 
 use std::any::Any;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, ensure};
+use axum::body::to_bytes;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -18,8 +20,9 @@ use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
 use tracing::{Level, Span};
 
 pub use error::ApiError;
@@ -46,19 +49,18 @@ pub fn router(state: AppState, config: &HttpConfig) -> anyhow::Result<Router> {
 
 /// The service's routes, before the middleware every request passes through.
 pub fn routes() -> Router<AppState> {
-    let api = Router::new()
+    Router::new()
         .route("/", get(about))
+        .merge(health::router())
         .merge(notes::router())
-        // Unknown paths get the same JSON error body as every other failure.
+        // Unknown paths and methods get the same JSON error body as every other failure.
         .fallback(not_found)
-        // Request logs cover the API but not the probes, which orchestrators call every few
-        // seconds on every replica; a failing probe logs its own warning.
-        .layer(request_log());
-    Router::new().merge(health::router()).merge(api)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
-/// Puts `routes` behind the limits every request gets: panic catching, a timeout, a body size
-/// limit, CORS and request ids. Public so tests can put routes of their own behind it.
+/// Puts `routes` behind the layers every request gets, innermost first: panic catching, a
+/// timeout, a body size limit, CORS, JSON bodies for every error, security headers, the
+/// request log and request ids. Public so tests can put routes of their own behind it.
 pub fn with_middleware(
     routes: Router<AppState>,
     config: &HttpConfig,
@@ -70,10 +72,28 @@ pub fn with_middleware(
             Duration::from_secs(config.request_timeout_secs),
         ))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
-        .layer(cors(&config.cors_allowed_origins)?);
-    // Outermost, so the id exists before anything logs: a client's own `x-request-id` is kept,
-    // otherwise a UUID is made; either way it is sent back in the response.
+        .layer(cors(&config.cors_allowed_origins)?)
+        // Outside every layer that answers on its own (413, 503, 405, rejected bodies).
+        .layer(map_response(json_error_body))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        // A JSON API has nothing to render, frame or load.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        // Answers are per request unless a handler says otherwise.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    // Outside everything else, so every response is logged, and inside the request id, so the id
+    // exists before anything logs: a client's own `x-request-id` is kept, otherwise a UUID is
+    // made; either way it is sent back in the response.
     let routes = routes
+        .layer(request_log())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
     Ok(routes)
@@ -91,17 +111,61 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
-/// Cross-origin browser calls are refused unless their origin is listed in the config.
+async fn method_not_allowed() -> ApiError {
+    ApiError::Rejected(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed".to_owned(),
+    )
+}
+
+/// Gives error responses that layers and extractors make themselves (an empty 503 from the
+/// timeout, a text 413 from the body limit, axum's text rejections of malformed bodies) the
+/// JSON body every other error has. Client errors keep their text, which says what to fix;
+/// server errors never pass on theirs.
+async fn json_error_body(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(response.headers()) {
+        return response;
+    }
+    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
+    if status.is_server_error() {
+        return ApiError::Rejected(status, reason).into_response();
+    }
+    let text = to_bytes(response.into_body(), 4096)
+        .await
+        .ok()
+        .and_then(|body| String::from_utf8(body.to_vec()).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty());
+    ApiError::Rejected(status, text.unwrap_or(reason)).into_response()
+}
+
+/// `application/json`, or a JSON format of its own such as `application/health+json`.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"))
+}
+
+/// Cross-origin browser calls are refused unless their origin is listed in the config, or the
+/// list is `["*"]`, which allows any origin (credentials are never allowed).
 fn cors(allowed_origins: &[String]) -> anyhow::Result<CorsLayer> {
-    let origins = allowed_origins
-        .iter()
-        .map(|origin| {
-            HeaderValue::from_str(origin)
-                .with_context(|| format!("http.cors_allowed_origins: {origin:?} is not an origin"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let allow_origin = if allowed_origins == ["*"] {
+        AllowOrigin::any()
+    } else {
+        let origins = allowed_origins
+            .iter()
+            .enumerate()
+            .map(|(index, origin)| {
+                parse_origin(origin).with_context(|| format!("http.cors_allowed_origins[{index}]"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        AllowOrigin::list(origins)
+    };
     Ok(CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(allow_origin)
         .allow_methods([
             Method::GET,
             Method::POST,
@@ -110,6 +174,29 @@ fn cors(allowed_origins: &[String]) -> anyhow::Result<CorsLayer> {
             Method::DELETE,
         ])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]))
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`. A trailing `/` is dropped, so
+/// `https://app.example.com/` matches what browsers send.
+fn parse_origin(origin: &str) -> anyhow::Result<HeaderValue> {
+    ensure!(
+        origin != "*",
+        "`*` allows any origin and must be the only entry"
+    );
+    let origin = origin.strip_suffix('/').unwrap_or(origin);
+    let uri: Uri = origin
+        .parse()
+        .ok()
+        .context("is not an origin like https://app.example.com")?;
+    ensure!(
+        matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.authority().is_some()
+            && uri
+                .path_and_query()
+                .is_none_or(|path| matches!(path.as_str(), "" | "/")),
+        "is not an origin like https://app.example.com (scheme, host and port only)"
+    );
+    HeaderValue::from_str(origin).context("is not an origin like https://app.example.com")
 }
 
 /// A panicking handler answers like any internal error: 500, with the panic message in the log
@@ -123,12 +210,8 @@ fn internal_error_on_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::Internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
 }
 
-type RequestLog = TraceLayer<
-    SharedClassifier<ServerErrorsAsFailures>,
-    fn(&Request) -> Span,
-    (),
-    DefaultOnResponse,
->;
+type RequestLog =
+    TraceLayer<SharedClassifier<ServerErrorsAsFailures>, fn(&Request) -> Span, (), LogResponse>;
 
 /// Request logs: one INFO line per response with status and latency, inside a span that carries
 /// method, route pattern, path and request id; failures (5xx) are logged at ERROR.
@@ -136,14 +219,11 @@ fn request_log() -> RequestLog {
     TraceLayer::new_for_http()
         .make_span_with(request_span as fn(&Request) -> Span)
         .on_request(())
-        .on_response(
-            DefaultOnResponse::new()
-                .level(Level::INFO)
-                .latency_unit(LatencyUnit::Millis),
-        )
+        .on_response(LogResponse)
 }
 
-/// The span every request log line carries: method, route pattern, path and request id.
+/// The span every line logged during a request carries: method, route pattern, path and
+/// request id.
 fn request_span(request: &Request) -> Span {
     let route = request
         .extensions()
@@ -161,4 +241,24 @@ fn request_span(request: &Request) -> Span {
         path = request.uri().path(),
         request_id,
     )
+}
+
+/// Logs each response at INFO, except probe answers (`application/health+json`): orchestrators
+/// ask for them every few seconds on every replica, so they are logged at DEBUG, and a failing
+/// probe logs its own warning.
+#[derive(Clone, Copy)]
+struct LogResponse;
+
+impl<B> OnResponse<B> for LogResponse {
+    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
+        let is_probe = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|value| value == "application/health+json");
+        let level = if is_probe { Level::DEBUG } else { Level::INFO };
+        DefaultOnResponse::new()
+            .level(level)
+            .latency_unit(LatencyUnit::Millis)
+            .on_response(response, latency, span);
+    }
 }

@@ -5,11 +5,14 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use secrecy::SecretString;
 use serde_json::Value;
+use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use full_service::config::DatabaseConfig;
+use full_service::db;
 use full_service::health;
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app, spawn_app_on, spawn_app_with, url_of};
 #[tokio::test]
 async fn livez_passes_as_uncached_health_json() {
     let app = spawn_app().await;
@@ -20,9 +23,9 @@ async fn livez_passes_as_uncached_health_json() {
     assert!(body.get("checks").is_none(), "{body}");
 }
 
-#[tokio::test]
-async fn readyz_passes_when_the_service_is_ready() {
-    let app = spawn_app().await;
+#[sqlx::test]
+async fn readyz_passes_when_the_database_answers_and_is_migrated(db: PgPool) {
+    let app = spawn_app_on(&db).await;
 
     let response = app.get("/readyz").await;
 
@@ -30,6 +33,30 @@ async fn readyz_passes_when_the_service_is_ready() {
     let postgres = &body["checks"]["postgres:responseTime"][0];
     assert_eq!(postgres["status"], "pass");
     assert_eq!(postgres["observedUnit"], "ms");
+    assert_eq!(body["checks"]["postgres:migrations"][0]["status"], "pass");
+}
+
+#[sqlx::test(migrations = false)]
+async fn readyz_fails_until_the_migrations_are_applied(db: PgPool) {
+    let app = spawn_app_on(&db).await;
+    let first = db::MIGRATOR.iter().next().expect("a migration").version;
+
+    let before = app.get("/readyz").await;
+    assert_eq!(before.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = before.json().await.unwrap();
+    let migrations = &body["checks"]["postgres:migrations"][0];
+    assert_eq!(migrations["status"], "fail", "{body}");
+    let output = migrations["output"].as_str().unwrap_or_default();
+    assert!(output.contains(&first.to_string()), "{body}");
+
+    let config = DatabaseConfig {
+        url: Some(SecretString::from(url_of(&db))),
+        ..DatabaseConfig::default()
+    };
+    db::migrate(&config).await.unwrap();
+
+    // The same process, no restart.
+    passing_health_json(app.get("/readyz").await).await;
 }
 
 #[tokio::test]
@@ -58,12 +85,15 @@ async fn without_the_database_readyz_fails_fast_and_livez_still_passes() {
 }
 
 #[tokio::test]
-async fn healthcheck_succeeds_against_a_ready_service() {
+async fn healthcheck_asks_livez_and_with_ready_asks_readyz() {
     let app = spawn_app().await;
+    let ready = app.get("/readyz").await.status() == StatusCode::OK;
 
-    let outcome = health::probe(app.address.port()).await;
+    let live = health::probe(app.address.port(), false).await;
+    let probed_ready = health::probe(app.address.port(), true).await;
 
-    assert!(outcome.is_ok(), "{outcome:?}");
+    assert!(live.is_ok(), "{live:?}");
+    assert_eq!(probed_ready.is_ok(), ready, "{probed_ready:?}");
 }
 
 #[tokio::test]
@@ -72,9 +102,11 @@ async fn healthcheck_fails_when_nothing_listens() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
 
-    let outcome = health::probe(port).await;
+    for ready in [false, true] {
+        let outcome = health::probe(port, ready).await;
 
-    assert!(outcome.is_err());
+        assert!(outcome.is_err());
+    }
 }
 
 /// Checks a probe answered 200 with uncached health JSON whose status is `pass`; returns the body.

@@ -1,15 +1,18 @@
-//! Shared setup: the real service on a random port, with a database of its own.
+//! Shared setup: the real service on a random port.
+//!
+//! Tests that use the database take one from `#[sqlx::test]`: a fresh, migrated database of
+//! their own on the server `DATABASE_URL` names, dropped when the test passes (and at the start
+//! of the next run when it fails, so nothing piles up).
 
 use std::net::{Ipv4Addr, SocketAddr};
 
 use secrecy::SecretString;
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::PgPool;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use full_service::config::Config;
 use full_service::config::ShutdownConfig;
-use full_service::db;
 use full_service::http::AppState;
 use full_service::startup::Application;
 
@@ -17,8 +20,6 @@ use full_service::startup::Application;
 pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
-    /// A pool on the app's own database, for arranging and inspecting data.
-    pub db: PgPool,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<anyhow::Result<()>>,
 }
@@ -72,12 +73,46 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts the service with [`test_config`] changed by `configure`.
+/// Starts the service with [`test_config`] changed by `configure`. Its database URL
+/// points at a closed port: for tests that never reach the database.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config();
-    let (url, db) = test_database().await;
-    config.database.url = Some(SecretString::from(url));
+    config.database.url = Some(SecretString::from(NOWHERE.to_owned()));
     configure(&mut config);
+    start(config).await
+}
+
+/// Starts the service on `db`, a database from `#[sqlx::test]`.
+pub async fn spawn_app_on(db: &PgPool) -> TestApp {
+    spawn_app_on_with(db, |_| {}).await
+}
+
+/// Starts the service on `db` with [`test_config`] changed by `configure`.
+pub async fn spawn_app_on_with(db: &PgPool, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = test_config();
+    config.database.url = Some(SecretString::from(url_of(db)));
+    configure(&mut config);
+    start(config).await
+}
+
+/// A database URL where nothing listens.
+const NOWHERE: &str = "postgres://nobody@127.0.0.1:1/nothing";
+
+/// The URL of `db` on the server `DATABASE_URL` names, with that URL's credentials.
+pub fn url_of(db: &PgPool) -> String {
+    let server =
+        std::env::var("DATABASE_URL").expect("DATABASE_URL is set (#[sqlx::test] needs it)");
+    let mut url = reqwest::Url::parse(&server).expect("DATABASE_URL is not a URL");
+    let options = db.connect_options();
+    url.set_path(
+        options
+            .get_database()
+            .expect("#[sqlx::test] names its database"),
+    );
+    url.into()
+}
+
+async fn start(config: Config) -> TestApp {
     let app = Application::build(config)
         .await
         .expect("the service did not start");
@@ -90,7 +125,6 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     TestApp {
         address,
         client: reqwest::Client::new(),
-        db,
         stop: Some(stop),
         server,
     }
@@ -100,32 +134,6 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
 pub fn test_state() -> AppState {
     AppState {
         readiness: Default::default(),
-        db: PgPool::connect_lazy("postgres://nobody@127.0.0.1:1/nothing").expect("a valid URL"),
+        db: PgPool::connect_lazy(NOWHERE).expect("a valid URL"),
     }
-}
-
-/// A new, migrated database on the server `DATABASE_URL` names; returns its URL and a pool.
-pub async fn test_database() -> (String, PgPool) {
-    let server = std::env::var("DATABASE_URL").expect(
-        "DATABASE_URL is not set. These tests need a PostgreSQL server they may create databases \
-         on: start one (`docker compose up -d db`, or a local install) and export \
-         DATABASE_URL=postgres://USER:PASSWORD@localhost:5432/postgres",
-    );
-    let admin = PgPool::connect(&server)
-        .await
-        .expect("cannot connect to DATABASE_URL: is PostgreSQL running and the URL right?");
-    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-        .execute(&admin)
-        .await
-        .expect("cannot create a test database: may the DATABASE_URL user create databases?");
-    admin.close().await;
-
-    let mut url = reqwest::Url::parse(&server).expect("DATABASE_URL is not a URL");
-    url.set_path(&name);
-    let pool = PgPool::connect(url.as_str())
-        .await
-        .expect("cannot connect to the test database");
-    db::migrate(&pool).await.expect("the migrations failed");
-    (url.into(), pool)
 }

@@ -2,12 +2,13 @@
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+use sqlx::PgPool;
 
-use crate::helpers::spawn_app;
+use crate::helpers::spawn_app_on;
 
-#[tokio::test]
-async fn a_created_note_can_be_fetched_and_listed() {
-    let app = spawn_app().await;
+#[sqlx::test]
+async fn a_created_note_can_be_fetched_and_listed(db: PgPool) {
+    let app = spawn_app_on(&db).await;
 
     let created = app
         .client
@@ -28,9 +29,9 @@ async fn a_created_note_can_be_fetched_and_listed() {
     assert_eq!(listed, json!([created]));
 }
 
-#[tokio::test]
-async fn an_empty_title_is_a_422_that_says_why() {
-    let app = spawn_app().await;
+#[sqlx::test]
+async fn an_empty_title_is_a_422_that_says_why(db: PgPool) {
+    let app = spawn_app_on(&db).await;
 
     let response = app
         .client
@@ -45,22 +46,19 @@ async fn an_empty_title_is_a_422_that_says_why() {
     assert_eq!(body["error"], "title must not be empty");
 }
 
-#[tokio::test]
-async fn an_unknown_note_is_a_404() {
-    let app = spawn_app().await;
+#[sqlx::test]
+async fn an_unknown_note_is_a_404(db: PgPool) {
+    let app = spawn_app_on(&db).await;
 
     let response = app.get("/notes/00000000-0000-0000-0000-000000000000").await;
 
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn a_database_error_is_a_generic_500() {
-    let app = spawn_app().await;
-    sqlx::query("DROP TABLE notes")
-        .execute(&app.db)
-        .await
-        .unwrap();
+#[sqlx::test]
+async fn a_database_error_is_a_generic_500(db: PgPool) {
+    let app = spawn_app_on(&db).await;
+    sqlx::query("DROP TABLE notes").execute(&db).await.unwrap();
 
     let response = app.get("/notes").await;
 

@@ -10,11 +10,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-use full_service::config::ShutdownConfig;
-use full_service::shutdown;
+use full_service::config::{HttpConfig, ShutdownConfig};
+use full_service::{server, shutdown};
 
-use crate::helpers::{spawn_app, spawn_app_with};
-
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 #[tokio::test]
 async fn a_request_in_flight_finishes_and_the_shutdown_is_clean() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -31,8 +30,11 @@ async fn a_request_in_flight_finishes_and_the_shutdown_is_clean() {
         drain_delay_secs: 0,
         timeout_secs: 5,
     };
-    let server = tokio::spawn(shutdown::serve(listener, router, config, async {
+    let stopped = async {
         let _ = stopped.await;
+    };
+    let server = tokio::spawn(shutdown::run(config, stopped, |drained| async move {
+        server::serve(listener, router, &HttpConfig::default(), drained).await;
     }));
 
     let request = tokio::spawn(reqwest::get(format!("http://{address}/slow")));
@@ -47,21 +49,50 @@ async fn a_request_in_flight_finishes_and_the_shutdown_is_clean() {
 }
 
 #[tokio::test]
+async fn the_deadline_covers_what_runs_after_the_drain() {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let config = ShutdownConfig {
+        drain_delay_secs: 0,
+        timeout_secs: 1,
+    };
+    let stopped = async {
+        let _ = stopped.await;
+    };
+    // Like a pool close waiting for a connection that a stuck handler holds.
+    let run = tokio::spawn(shutdown::run(config, stopped, |drained| async move {
+        drained.await;
+        std::future::pending::<()>().await;
+    }));
+
+    stop.send(()).unwrap();
+
+    let outcome = tokio::time::timeout(Duration::from_secs(3), run)
+        .await
+        .expect("the work after the drain held the shutdown past its deadline")
+        .unwrap();
+    let error = outcome.expect_err("a shutdown cut short is reported");
+    assert!(error.to_string().contains("deadline"), "{error:#}");
+}
+
+#[tokio::test]
 async fn readiness_fails_as_soon_as_the_drain_starts() {
     let mut app = spawn_app_with(|config| config.shutdown.drain_delay_secs = 1).await;
-    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    assert_ne!(readiness_output(&app).await, "shutting down");
 
     app.stop();
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     // Still serving during the drain delay, but no longer ready.
-    assert_eq!(
-        app.get("/readyz").await.status(),
-        StatusCode::SERVICE_UNAVAILABLE
-    );
+    assert_eq!(readiness_output(&app).await, "shutting down");
     assert_eq!(app.get("/livez").await.status(), StatusCode::OK);
     let outcome = app.finished().await;
     assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+/// What `/readyz` says about the service itself (as opposed to its backing services).
+async fn readiness_output(app: &TestApp) -> String {
+    let body: serde_json::Value = app.get("/readyz").await.json().await.unwrap();
+    body["output"].as_str().unwrap_or_default().to_owned()
 }
 
 #[tokio::test]

@@ -1,12 +1,17 @@
-//! What every request gets: JSON errors, a body limit, a timeout, panic catching, closed CORS.
+//! What every request gets: JSON errors, security headers, a body limit, a timeout, a header
+//! read timeout, panic catching, closed CORS.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::http::{Request, StatusCode, header};
-use axum::routing::get;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tower::ServiceExt;
 
 use minimal_service::http::with_middleware;
@@ -37,7 +42,7 @@ async fn unknown_paths_get_a_json_404() {
 }
 
 #[tokio::test]
-async fn bodies_over_the_limit_get_413() {
+async fn bodies_over_the_limit_get_a_json_413() {
     let app = spawn_app_with(|config| config.http.body_limit_bytes = 16).await;
 
     let response = app
@@ -49,6 +54,106 @@ async fn bodies_over_the_limit_get_413() {
         .unwrap();
 
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"].is_string(), "{body}");
+}
+
+/// A body the test routes below read as JSON.
+#[derive(Deserialize)]
+struct Greeting {
+    #[allow(dead_code)]
+    name: String,
+}
+
+/// The service's middleware around a route that reads a JSON body.
+fn json_route() -> Router {
+    let routes = Router::new().route("/greet", post(|Json(_): Json<Greeting>| async { "hi" }));
+    with_middleware(routes, &test_config().http)
+        .unwrap()
+        .with_state(test_state())
+}
+
+#[tokio::test]
+async fn every_failure_is_json_with_the_same_shape() {
+    let post = |content_type: Option<&str>, body: &str| {
+        let mut request = Request::post("/greet");
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        request.body(Body::from(body.to_owned())).unwrap()
+    };
+    let cases = [
+        (
+            "malformed JSON",
+            post(Some("application/json"), "{"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "no content type",
+            post(None, r#"{"name":"x"}"#),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "a field missing",
+            post(Some("application/json"), "{}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "a wrong method",
+            get_request("/greet"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "an unknown path",
+            get_request("/nowhere"),
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+
+    for (what, request, status) in cases {
+        let response = json_route().oneshot(request).await.unwrap();
+
+        assert_eq!(response.status(), status, "{what}");
+        let body = json_error(response).await;
+        assert!(!body.is_empty(), "{what}: an empty message");
+    }
+}
+
+#[tokio::test]
+async fn security_headers_are_on_every_response() {
+    let app = spawn_app().await;
+
+    for path in ["/", "/no/such/thing"] {
+        let response = app.get(path).await;
+
+        assert_security_headers(response.headers());
+    }
+}
+
+#[tokio::test]
+async fn a_half_sent_request_is_closed_at_the_header_read_timeout() {
+    let app = spawn_app_with(|config| config.http.header_read_timeout_secs = 1).await;
+    let mut connection = TcpStream::connect(app.address).await.unwrap();
+    connection
+        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+
+    let mut buffer = [0; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(5), connection.read(&mut buffer))
+        .await
+        .expect("the connection is still open 5 s later");
+
+    // Closed (an empty read, or a reset), after about the timeout, without an answer.
+    assert!(read.is_err() || read.is_ok_and(|n| n == 0 || !buffer.starts_with(b"HTTP/1.1 200")));
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    // Meanwhile the service serves everyone else.
+    assert_eq!(app.get("/").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -64,10 +169,9 @@ async fn a_panic_is_a_500_that_keeps_its_message_private() {
     let response = router.oneshot(get_request("/panic")).await.unwrap();
 
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    let body = String::from_utf8_lossy(&body);
-    assert!(body.contains("internal error"), "{body}");
-    assert!(!body.contains("secret detail"), "{body}");
+    assert_security_headers(response.headers());
+    let message = json_error(response).await;
+    assert_eq!(message, "internal error");
 }
 
 #[tokio::test]
@@ -88,6 +192,7 @@ async fn slow_requests_get_503_at_the_timeout() {
     let response = router.oneshot(get_request("/slow")).await.unwrap();
 
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    json_error(response).await;
 }
 
 #[tokio::test]
@@ -126,18 +231,71 @@ async fn cross_origin_calls_are_refused_unless_the_origin_is_listed() {
 }
 
 #[tokio::test]
-async fn a_malformed_cors_origin_stops_the_router_from_building() {
-    let mut config = test_config().http;
-    config.cors_allowed_origins = vec!["https://bad\norigin".to_owned()];
+async fn a_star_allows_any_origin_and_a_trailing_slash_is_ignored() {
+    for (origins, expected) in [
+        ("*", "*"),
+        ("https://app.example.com/", "https://app.example.com"),
+    ] {
+        let mut config = test_config().http;
+        config.cors_allowed_origins = vec![origins.to_owned()];
+        let router = with_middleware(Router::new().route("/", get(|| async { "hi" })), &config)
+            .unwrap()
+            .with_state(test_state());
+        let request = Request::get("/")
+            .header(header::ORIGIN, "https://app.example.com")
+            .body(Body::empty())
+            .unwrap();
 
-    let error = with_middleware(Router::new(), &config).unwrap_err();
+        let response = router.oneshot(request).await.unwrap();
 
-    assert!(
-        format!("{error:#}").contains("http.cors_allowed_origins"),
-        "{error:#}"
-    );
+        assert_eq!(
+            response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            expected,
+            "{origins}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unusable_cors_origins_stop_the_router_from_building() {
+    for origins in [
+        vec!["https://bad\norigin"],
+        vec!["*", "https://app.example.com"],
+        vec!["app.example.com"],
+        vec!["https://app.example.com/path"],
+    ] {
+        let mut config = test_config().http;
+        config.cors_allowed_origins = origins.iter().map(|o| o.to_string()).collect();
+
+        let error = with_middleware(Router::new(), &config).unwrap_err();
+
+        assert!(
+            format!("{error:#}").contains("http.cors_allowed_origins"),
+            "{origins:?}: {error:#}"
+        );
+    }
 }
 
 fn get_request(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
+}
+
+/// Checks `response` is a JSON error and returns its message.
+async fn json_error(response: Response) -> String {
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message: {body}"))
+        .to_owned()
+}
+
+fn assert_security_headers(headers: &HeaderMap) {
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(
+        headers[header::CONTENT_SECURITY_POLICY],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
 }
