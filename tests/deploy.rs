@@ -400,7 +400,7 @@ fn built_problems(built: &Built, written_secrets: &BTreeMap<String, String>) -> 
         .into_iter()
         .flatten()
         .any(|c| container_args(c) == ["migrate"]);
-    if migrates_first != !written_secrets.is_empty() {
+    if migrates_first == written_secrets.is_empty() {
         problems.push(format!(
             "an initContainer running `migrate`: {migrates_first}, wanted exactly with a database"
         ));
@@ -677,13 +677,13 @@ fn release_problems(before: &Built, after: &Built, settings_changed: bool) -> Ve
         .flat_map(|list| pod[list].as_array().into_iter().flatten())
     {
         for source in container["envFrom"].as_array().into_iter().flatten() {
-            if let Some(wanted) = source["configMapRef"]["name"].as_str() {
-                if wanted != new_name {
-                    problems.push(format!(
-                        "container {} reads ConfigMap {wanted}, not {new_name}",
-                        container["name"]
-                    ));
-                }
+            if let Some(wanted) = source["configMapRef"]["name"].as_str()
+                && wanted != new_name
+            {
+                problems.push(format!(
+                    "container {} reads ConfigMap {wanted}, not {new_name}",
+                    container["name"]
+                ));
             }
         }
     }
@@ -1284,11 +1284,11 @@ fn consistency_problems(deployed: &Deployed) -> Vec<String> {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    if !init_containers.is_empty() {
-        if let Err(problem) = provision_database(deployed, &built, env) {
-            problems.push(problem);
-            return problems;
-        }
+    if !init_containers.is_empty()
+        && let Err(problem) = provision_database(deployed, &built, env)
+    {
+        problems.push(problem);
+        return problems;
     }
     for init in &init_containers {
         let name = init["name"].as_str().unwrap_or_default();
