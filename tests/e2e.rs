@@ -29,7 +29,7 @@ use template_harness::process::{
 use template_harness::proxy::{Proxy, ProxyMode};
 use template_harness::{list_ms, ms, random_hex, random_uuid};
 
-use common::{Combo, new_temp_dir, postgres_url, progress};
+use common::{new_temp_dir, postgres_url, progress};
 
 /// The name the service is rendered under: its binary, its `GET /` answer and its env prefix.
 const PROJECT: &str = "e2e-service";
@@ -43,38 +43,8 @@ const DEFAULT_PORT: i64 = 8080;
 
 /// The all-on render, built once. Only the binary is kept: the render's temporary folder is
 /// removed once the build is done.
-static SERVICE: LazyLock<Service> = LazyLock::new(|| {
-    let started = Instant::now();
-    progress(&format!(
-        "[e2e] rendering {PROJECT} ({}) and building it ...",
-        Combo::ALL_ON.label()
-    ));
-    let (render, bin) = common::render_and_build(PROJECT, Combo::ALL_ON);
-    let config = render.read("src/config.rs");
-    let env_prefix = config
-        .lines()
-        .find_map(|line| {
-            line.trim()
-                .strip_prefix("pub const ENV_PREFIX: &str = \"")?
-                .strip_suffix("\";")
-        })
-        .unwrap_or_else(|| panic!("no ENV_PREFIX in the rendered src/config.rs:\n{config}"))
-        .to_owned();
-    assert_eq!(
-        env_prefix, EXPECTED_ENV_PREFIX,
-        "the env prefix derived from the project name `{PROJECT}`"
-    );
-    progress(&format!(
-        "[e2e] built {} in {} s",
-        bin.display(),
-        started.elapsed().as_secs()
-    ));
-    Service {
-        bin,
-        env_prefix,
-        tag: "e2e",
-    }
-});
+static SERVICE: LazyLock<Service> =
+    LazyLock::new(|| common::build_all_on_service(PROJECT, EXPECTED_ENV_PREFIX, "e2e"));
 
 // ---------------------------------------------------------------------------------------------
 // The checks

@@ -28,7 +28,7 @@ use template_harness::process::{
 };
 use template_harness::{ms, random_hex};
 
-use common::{Combo, new_temp_dir, postgres_url, progress};
+use common::{new_temp_dir, postgres_url, progress};
 
 /// The name the service is rendered under; not e2e's, so the two builds keep their binaries.
 const PROJECT: &str = "faults-service";
@@ -52,38 +52,8 @@ const SECRET: &str = "pw-SECRET";
 // The service under test
 
 /// The all-on render, built once. Only the binary is kept.
-static SERVICE: LazyLock<Service> = LazyLock::new(|| {
-    let started = Instant::now();
-    progress(&format!(
-        "[faults] rendering {PROJECT} ({}) and building it ...",
-        Combo::ALL_ON.label()
-    ));
-    let (render, bin) = common::render_and_build(PROJECT, Combo::ALL_ON);
-    let config = render.read("src/config.rs");
-    let env_prefix = config
-        .lines()
-        .find_map(|line| {
-            line.trim()
-                .strip_prefix("pub const ENV_PREFIX: &str = \"")?
-                .strip_suffix("\";")
-        })
-        .unwrap_or_else(|| panic!("no ENV_PREFIX in the rendered src/config.rs:\n{config}"))
-        .to_owned();
-    assert_eq!(
-        env_prefix, EXPECTED_ENV_PREFIX,
-        "the env prefix derived from the project name `{PROJECT}`"
-    );
-    progress(&format!(
-        "[faults] built {} in {} s",
-        bin.display(),
-        started.elapsed().as_secs()
-    ));
-    Service {
-        bin,
-        env_prefix,
-        tag: "faults",
-    }
-});
+static SERVICE: LazyLock<Service> =
+    LazyLock::new(|| common::build_all_on_service(PROJECT, EXPECTED_ENV_PREFIX, "faults"));
 
 /// `serve` on a free port against `db_url`, ready.
 fn serve(label: &str, db_url: &str, settings: &[(&str, &str)]) -> Proc {

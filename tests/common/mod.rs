@@ -634,6 +634,47 @@ pub fn render_and_build(name: &str, combo: Combo) -> (Render, PathBuf) {
     (render, bin)
 }
 
+/// The all-on render as `project`, built, for a test binary that runs it as a process (`tag`
+/// names that binary in progress lines). Only the binary is kept: the render's temporary folder
+/// is removed once the build is done. The env prefix read from the render must be
+/// `expected_env_prefix`, the one the template derives from the name.
+pub fn build_all_on_service(
+    project: &str,
+    expected_env_prefix: &str,
+    tag: &'static str,
+) -> template_harness::process::Service {
+    let started = Instant::now();
+    progress(&format!(
+        "[{tag}] rendering {project} ({}) and building it ...",
+        Combo::ALL_ON.label()
+    ));
+    let (render, bin) = render_and_build(project, Combo::ALL_ON);
+    let config = render.read("src/config.rs");
+    let env_prefix = config
+        .lines()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("pub const ENV_PREFIX: &str = \"")?
+                .strip_suffix("\";")
+        })
+        .unwrap_or_else(|| panic!("no ENV_PREFIX in the rendered src/config.rs:\n{config}"))
+        .to_owned();
+    assert_eq!(
+        env_prefix, expected_env_prefix,
+        "the env prefix derived from the project name `{project}`"
+    );
+    progress(&format!(
+        "[{tag}] built {} in {} s",
+        bin.display(),
+        started.elapsed().as_secs()
+    ));
+    template_harness::process::Service {
+        bin,
+        env_prefix,
+        tag,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files and output
 
