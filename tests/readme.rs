@@ -1,0 +1,121 @@
+//! The README's main job, done as a newcomer would: its one command renders a service, migrates
+//! and runs it, and the example resource then works on the first try.
+//!
+//! The command line is read from README.md and run by bash in a copy of what a clone holds. Two
+//! things differ from a person's shell, both for the harness's sake: `CARGO_TARGET_DIR` points at
+//! the shared render build folder (so dependencies are not compiled again), and the command's
+//! fixed `DATABASE_URL` must reach a PostgreSQL server (the one `.ci/run` starts answers there).
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use template_harness::http::{accepts_connections, request};
+
+use common::{progress, renders_target_dir, repo_root, stage_template_source};
+
+/// The port the README says the service serves on.
+const README_PORT: u16 = 8080;
+/// Longest wait for the render to build, migrate and answer `/livez`.
+const LIVE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest wait for `/readyz` once the service answers at all.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[test]
+fn the_readme_command_ends_with_a_working_example_resource() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
+    let command = readme
+        .lines()
+        .find(|line| line.starts_with("cargo generate --path . template"))
+        .expect("README.md gives one command that renders and runs a service")
+        .to_owned();
+    assert!(
+        !accepts_connections(README_PORT),
+        "port {README_PORT} is taken: the README's service listens there"
+    );
+    let clone = common::new_temp_dir("readme-clone-");
+    stage_template_source(clone.path());
+
+    let mut bash = Command::new("bash");
+    bash.args(["-c", &command])
+        .current_dir(clone.path())
+        .env("CARGO_TARGET_DIR", renders_target_dir())
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // A group of its own, so the service that `cargo run` starts is stopped with it.
+        .process_group(0);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("CARGO_GENERATE_") {
+            bash.env_remove(key);
+        }
+    }
+    // The same cargo-generate the rest of the harness checks.
+    let cargo_generate = common::cargo_generate_bin();
+    let path = format!(
+        "{}:{}",
+        cargo_generate.parent().expect("a folder").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    bash.env("PATH", path);
+    let started = Instant::now();
+    let mut child = bash.spawn().expect("run bash");
+    let group = child.id();
+    let stop = || {
+        // `kill -TERM -<pid>` reads the group as an option; `--` makes it the group.
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", "--", &format!("-{group}")])
+            .status();
+    };
+
+    let mut live_after = None;
+    let ready = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            stop();
+            panic!(
+                "the README's command ended ({status}) before the service was ready: `{command}`"
+            );
+        }
+        if live_after.is_none()
+            && request(README_PORT, "GET", "/livez", &[], None).is_ok_and(|r| r.status == 200)
+        {
+            live_after = Some(started.elapsed());
+        }
+        let readyz = request(README_PORT, "GET", "/readyz", &[], None);
+        if readyz.as_ref().is_ok_and(|r| r.status == 200) {
+            break started.elapsed();
+        }
+        let waited_too_long = match live_after {
+            Some(live) => started.elapsed() > live + READY_TIMEOUT,
+            None => started.elapsed() > LIVE_TIMEOUT,
+        };
+        if waited_too_long {
+            stop();
+            panic!("the README's service is not ready: /readyz answered {readyz:?}");
+        }
+        thread::sleep(Duration::from_millis(500));
+    };
+    let created = request(
+        README_PORT,
+        "POST",
+        "/notes",
+        &[],
+        Some(r#"{"title":"hi"}"#),
+    );
+    stop();
+    let _ = child.wait();
+
+    let created = created.expect("POST /notes answered");
+    assert_eq!(
+        created.status, 201,
+        "the README's service answers the first POST /notes: {created:?}"
+    );
+    progress(&format!(
+        "[readme] the README's command: /readyz 200 after {} s (render, build, migrate, start); POST /notes 201",
+        ready.as_secs()
+    ));
+}
