@@ -3,6 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Config;
+use crate::startup::Application;
+
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
@@ -33,4 +36,32 @@ pub enum Command {
     /// Apply pending database migrations and exit. Safe to run again: applied ones are skipped.
     Migrate,
 {%- endif %}
+}
+
+impl Command {
+    /// Runs the command to its end: for `serve`, until the service is stopped.
+    pub async fn run(self, config: Config) -> anyhow::Result<()> {
+        match self {
+            Self::Serve => {
+                let app = Application::build(config).await?;
+{%- if shutdown %}
+                app.run_until_stopped(crate::shutdown::signal()).await
+{%- else %}
+                app.run_until_stopped().await
+{%- endif %}
+            }
+{%- if config %}
+            Self::Config => {
+                print!("{}", config.to_redacted_toml()?);
+                Ok(())
+            }
+{%- endif %}
+{%- if health %}
+            Self::Healthcheck { ready } => crate::health::probe(config.port, ready).await,
+{%- endif %}
+{%- if database %}
+            Self::Migrate => crate::db::migrate(&config.database).await,
+{%- endif %}
+        }
+    }
 }

@@ -6,21 +6,25 @@
 
 pub mod cli;
 pub mod config;
-{%- if database %}
-pub mod db;
-{%- endif %}
-{%- if health %}
-pub mod health;
-{%- endif %}
+pub mod error;
 pub mod http;
-{%- if database %}
-pub mod notes;
-{%- endif %}
 pub mod server;
+pub mod startup;
+pub mod state;
+{%- if logging %}
+
+pub mod logging;
+{%- endif %}
 {%- if shutdown %}
+
 pub mod shutdown;
 {%- endif %}
-pub mod startup;
-{%- if logging %}
-pub mod telemetry;
+{%- if health %}
+
+pub mod health;
+{%- endif %}
+{%- if database %}
+
+pub mod db;
+pub mod notes;
 {%- endif %}

@@ -1,30 +1,18 @@
 //! Building the service and running it are separate steps: `build` checks the config and binds
 //! the port (port 0 picks a free one, as tests do), `run_until_stopped` serves.
+//!
+//! This is where the slices meet: each adds its part of the shared state in `build`.
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
 use axum::Router;
-{%- if database and shutdown %}
-use sqlx::PgPool;
-{%- endif %}
 use tokio::net::TcpListener;
 
-{% if shutdown -%}
-use crate::config::ShutdownConfig;
-{% endif -%}
 use crate::config::{Config, HttpConfig};
-{%- if database %}
-use crate::db;
-{%- endif %}
-{%- if health %}
-use crate::health::Readiness;
-{%- endif %}
-use crate::http::{self, AppState};
+use crate::http;
 use crate::server;
-{%- if shutdown %}
-use crate::shutdown;
-{%- endif %}
+use crate::state::AppState;
 
 /// A service bound to its port, ready to serve.
 pub struct Application {
@@ -32,14 +20,9 @@ pub struct Application {
     address: SocketAddr,
     router: Router,
     http: HttpConfig,
-{%- if health and shutdown %}
-    readiness: Readiness,
-{%- endif %}
-{%- if database and shutdown %}
-    db: PgPool,
-{%- endif %}
 {%- if shutdown %}
-    shutdown: ShutdownConfig,
+    state: AppState,
+    shutdown: crate::config::ShutdownConfig,
 {%- endif %}
 }
 
@@ -49,29 +32,29 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
 {%- if database %}
         if config.database.migrate_on_start {
-            db::migrate(&config.database).await?;
+            crate::db::migrate(&config.database).await?;
         }
         // Lazy: the service starts, and `/livez` answers, while the database is still away.
-        let db = db::lazy_pool(&config.database)?;
+        let db = crate::db::lazy_pool(&config.database)?;
 {%- endif %}
 {%- if health %}
-        let readiness = Readiness::default();
+        let readiness = crate::health::Readiness::default();
 {%- endif %}
 {%- if health and database %}
-        let state = AppState {
-            readiness: readiness.clone(),
-            db: db.clone(),
-        };
-{%- elsif health %}
-        let state = AppState {
-            readiness: readiness.clone(),
-        };
-{%- elsif database %}
-        let state = AppState { db: db.clone() };
-{%- else %}
-        let state = AppState::default();
+        // `/readyz` also asks PostgreSQL.
+        let pool = db.clone();
+        let readiness = readiness.depends_on(move || crate::db::readiness::checks(pool.clone()));
 {%- endif %}
-        let router = http::router(state, &config.http)?;
+        let state = AppState {
+            // Each slice's part, as `state.rs` lists them.
+{%- if health %}
+            readiness,
+{%- endif %}
+{%- if database %}
+            db,
+{%- endif %}
+        };
+        let router = http::router(state.clone(), &config.http)?;
         let listener = TcpListener::bind((config.host, config.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
@@ -81,13 +64,8 @@ impl Application {
             address,
             router,
             http: config.http,
-{%- if health and shutdown %}
-            readiness,
-{%- endif %}
-{%- if database and shutdown %}
-            db,
-{%- endif %}
 {%- if shutdown %}
+            state,
             shutdown: config.shutdown,
 {%- endif %}
         })
@@ -100,26 +78,22 @@ impl Application {
 {%- if shutdown %}
 
     /// Serves until `stop` resolves, then shuts down gracefully within the deadline (see
-    /// [`shutdown::run`]). Production passes [`shutdown::signal`]; tests pass a channel they
-    /// control.
+    /// [`shutdown::run`](crate::shutdown::run)). Production passes
+    /// [`shutdown::signal`](crate::shutdown::signal); tests pass a channel they control.
     pub async fn run_until_stopped(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
-{%- if health %}
-        let readiness = self.readiness;
+        let stopping = self.state.clone();
         let stop = async move {
             stop.await;
-            readiness.set_draining();
+            stopping.stop_traffic();
         };
-{%- endif %}
-        shutdown::run(self.shutdown, stop, |drained| async move {
+        crate::shutdown::run(self.shutdown, stop, |drained| async move {
             server::serve(self.listener, self.router, &self.http, drained).await;
-{%- if database %}
             // Last, so requests still draining had their connections.
-            self.db.close().await;
-{%- endif %}
+            self.state.close().await;
         })
         .await
     }

@@ -21,7 +21,6 @@ use {{crate_name}}::config::Config;
 {%- if shutdown %}
 use {{crate_name}}::config::ShutdownConfig;
 {%- endif %}
-use {{crate_name}}::http::AppState;
 use {{crate_name}}::startup::Application;
 
 /// A running service and a client for it. Dropping it stops the server task.
@@ -68,7 +67,7 @@ impl Drop for TestApp {
     }
 }
 
-/// Test settings: loopback only, a free port{% if shutdown %}, a short shutdown deadline{% endif %}.
+/// Test settings: loopback only, a free port, and deadlines short enough for tests.
 pub fn test_config() -> Config {
     Config {
         host: Ipv4Addr::LOCALHOST.into(),
@@ -87,11 +86,11 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts the service with [`test_config`] changed by `configure`{% if database %}. Its database URL
-/// points at a closed port: for tests that never reach the database{% endif %}.
+/// Starts the service with [`test_config`] changed by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config();
 {%- if database %}
+    // For tests that never reach the database: nothing listens there.
     config.database.url = Some(SecretString::from(NOWHERE.to_owned()));
 {%- endif %}
     configure(&mut config);
@@ -152,24 +151,4 @@ async fn start(config: Config) -> TestApp {
 {%- endif %}
         server,
     }
-}
-
-/// State for driving the router without a socket{% if database %}; its pool points nowhere and must not be used{% endif %}.
-pub fn test_state() -> AppState {
-{%- if health and database %}
-    AppState {
-        readiness: Default::default(),
-        db: PgPool::connect_lazy(NOWHERE).expect("a valid URL"),
-    }
-{%- elsif health %}
-    AppState {
-        readiness: Default::default(),
-    }
-{%- elsif database %}
-    AppState {
-        db: PgPool::connect_lazy(NOWHERE).expect("a valid URL"),
-    }
-{%- else %}
-    AppState::default()
-{%- endif %}
 }
