@@ -1406,7 +1406,7 @@ fn consistency_problems(deployed: &Deployed) -> Vec<String> {
 
 /// The rendered default of `shutdown.timeout_secs`, for renders whose ConfigMap does not set it.
 fn default_shutdown_timeout(deployed: &Deployed) -> u64 {
-    let config = deployed.render.read("src/config.rs");
+    let config = deployed.render.read("src/config/mod.rs");
     config
         .lines()
         .find_map(|line| {

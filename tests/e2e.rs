@@ -354,11 +354,11 @@ fn bad_config_stops_before_binding() {
 
     assert_stops_before_binding(
         SERVICE
-            .launch("<P>LOG__FORMAT=yaml")
+            .launch("<P>LOGGING__FORMAT=yaml")
             .port(free_port())
-            .setting("LOG__FORMAT", "yaml")
+            .setting("LOGGING__FORMAT", "yaml")
             .database(&postgres_url()),
-        "log.format",
+        "logging.format",
     );
 }
 

@@ -190,14 +190,16 @@ fn prompts_are_answered_through_a_terminal() {
         combo.label(),
         problems.join("\n")
     );
-    let config = std::fs::read_to_string(dir.join("src/config.rs")).expect("read src/config.rs");
+    let read = |file: &str| {
+        std::fs::read_to_string(dir.join(file)).unwrap_or_else(|error| panic!("read {file}: {error}"))
+    };
     assert!(
-        config.contains("9191"),
-        "the port typed is not in src/config.rs"
+        read("src/config/mod.rs").contains("9191"),
+        "the port typed is not in src/config/mod.rs"
     );
     assert!(
-        config.contains("PTY_SERVICE_"),
-        "the derived env prefix is not in src/config.rs"
+        read("src/config/layers.rs").contains("PTY_SERVICE_"),
+        "the derived env prefix is not in src/config/layers.rs"
     );
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("read Cargo.toml");
     assert!(

@@ -17,14 +17,14 @@ use common::{
 fn value_problems(render: &Render, combo: Combo, port: &str, prefix: &str) -> Vec<String> {
     let read = |file: &str| std::fs::read_to_string(render.dir.join(file)).unwrap_or_default();
     let mut problems = Vec::new();
-    let config = read("src/config.rs");
+    let config = read("src/config/mod.rs");
     if !config.contains(port) {
-        problems.push(format!("src/config.rs does not contain the port {port}"));
+        problems.push(format!("src/config/mod.rs does not contain the port {port}"));
     }
     // Without the config slice the service reads only the platform's variables (PORT, ...):
     // the prefix has nowhere to go.
     if combo.is_on("config") {
-        for file in ["src/config.rs", ".env.example"] {
+        for file in ["src/config/layers.rs", ".env.example"] {
             if !read(file).contains(prefix) {
                 problems.push(format!("{file} does not contain the env prefix {prefix}"));
             }

@@ -21,7 +21,9 @@ pub use template_harness::postgres::{DATABASE_URL_HELP, postgres_url};
 #[allow(unused_imports)]
 pub use template_harness::{new_temp_dir, progress};
 
-use slices::{ALWAYS_FILES, COMBINED_FILES, CORE_DEPS, SLICE_DEPS, SLICE_FILES, SLICES};
+use slices::{
+    ALWAYS_FILES, COMBINED_FILES, CORE_DEPS, SLICE_DEPS, SLICE_FILES, SLICE_OFF_FILES, SLICES,
+};
 
 /// The cargo-generate release the template is tested with (see .ci/run).
 pub const CARGO_GENERATE_VERSION: &str = "0.23.14";
@@ -154,6 +156,11 @@ impl Combo {
                         files.insert(entry.to_string());
                     }
                 }
+            }
+        }
+        for (slice, owned) in SLICE_OFF_FILES {
+            if !self.is_on(slice) {
+                files.extend(owned.iter().map(|file| file.to_string()));
             }
         }
         for (file, all_of, any_of) in COMBINED_FILES {

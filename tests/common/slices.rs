@@ -22,13 +22,14 @@ pub const ALWAYS_FILES: &[&str] = &[
     "Cargo.toml",
     "README.md",
     "src/cli.rs",
-    "src/config.rs",
-    "src/http/error.rs",
-    "src/http/mod.rs",
+    "src/config/mod.rs",
+    "src/error.rs",
+    "src/http.rs",
     "src/lib.rs",
     "src/main.rs",
     "src/server.rs",
     "src/startup.rs",
+    "src/state.rs",
     "tests/api/helpers.rs",
     "tests/api/http.rs",
     "tests/api/main.rs",
@@ -38,8 +39,11 @@ pub const ALWAYS_FILES: &[&str] = &[
 /// entry ends in `/` and stands for every file under that folder in `template/`, whatever they
 /// are (none, if the template has no such folder).
 pub const SLICE_FILES: &[(&str, &[&str])] = &[
-    ("config", &[".env.example", "tests/config.rs"]),
-    ("logging", &["src/telemetry.rs", "tests/api/logging.rs"]),
+    (
+        "config",
+        &[".env.example", "src/config/layers.rs", "tests/config.rs"],
+    ),
+    ("logging", &["src/logging.rs", "tests/api/logging.rs"]),
     ("shutdown", &["src/shutdown.rs", "tests/api/shutdown.rs"]),
     ("health", &["src/health.rs", "tests/api/health.rs"]),
     (
@@ -69,8 +73,16 @@ pub const SLICE_FILES: &[(&str, &[&str])] = &[
     // compose owns no file alone: see COMBINED_FILES.
 ];
 
+/// Files a slice replaces: present if and only if the slice is off.
+pub const SLICE_OFF_FILES: &[(&str, &[&str])] = &[
+    // Without the config slice, only the variables platforms set are read.
+    ("config", &["src/config/platform.rs"]),
+];
+
 /// Files that depend on more than one slice: `(file, all of these on, at least one of these on)`.
 pub const COMBINED_FILES: &[(&str, &[&str], &[&str])] = &[
+    // PostgreSQL's readiness checks plug the database into the health probes.
+    ("src/db/readiness.rs", &["database"], &["health"]),
     // compose.yaml runs the image, the database or both; with neither it is not rendered.
     ("compose.yaml", &["compose"], &["docker", "database"]),
 ];
@@ -104,7 +116,7 @@ pub const SLICE_DEPS: &[(&str, &[&str])] = &[
     ("uuid", &["database"]),
 ];
 
-/// Every setting the service has (template/src/config.rs), as the dotted key `config` prints
+/// Every setting the service has (template/src/config/mod.rs), as the dotted key `config` prints
 /// and a TOML file uses, with the slices that must all be on for the render to have it. The
 /// environment variable of a key is `<P>` + the key upper-cased with `.` as `__`
 /// (`http.body_limit_bytes` is `<P>HTTP__BODY_LIMIT_BYTES`), and `<P>…_FILE` reads it from a
@@ -117,7 +129,7 @@ pub const CONFIG_KEYS: &[(&str, &[&str])] = &[
     ("http.header_read_timeout_secs", &[]),
     ("http.body_limit_bytes", &[]),
     ("http.cors_allowed_origins", &[]),
-    ("log.format", &["logging"]),
+    ("logging.format", &["logging"]),
     ("shutdown.drain_delay_secs", &["shutdown"]),
     ("shutdown.timeout_secs", &["shutdown"]),
     ("database.url", &["database"]),

@@ -1,0 +1,251 @@
+//! The shape of the template's Rust code, read from `template/` itself (no render needed): Liquid
+//! only around whole lines, slice modules that stay out of the wiring, and modules that form no
+//! import circle.
+//!
+//! Liquid tags do not change which modules a file names, so the template's files are read as
+//! they are.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use template_harness::progress;
+
+/// Modules that wire slices together. Slice modules must not name them: a slice that imports
+/// the wiring cannot be added or removed on its own, and forms a circle with it.
+const WIRING: &[&str] = &["cli", "http", "startup", "state"];
+
+/// Modules that belong to one slice each.
+const SLICE_MODULES: &[&str] = &["db", "health", "logging", "notes", "shutdown"];
+
+fn template_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("template")
+}
+
+/// Every `.rs` file under `dir`, as paths relative to it, sorted.
+fn rust_files(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, files: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("read a template folder") {
+            let path = entry.expect("read a folder entry").path();
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let relative = path.strip_prefix(root).expect("a path under the root");
+                files.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files);
+    files.sort();
+    files
+}
+
+/// `line` with every `{% … %}` tag removed, or `None` if a tag is left open.
+fn without_tags(line: &str) -> Option<String> {
+    let mut rest = line;
+    let mut kept = String::new();
+    while let Some(start) = rest.find("{%") {
+        kept.push_str(&rest[..start]);
+        let end = rest[start..].find("%}")?;
+        rest = &rest[start + end + 2..];
+    }
+    kept.push_str(rest);
+    Some(kept)
+}
+
+#[test]
+fn liquid_tags_stand_on_lines_of_their_own() {
+    let template = template_dir();
+    let mut problems = Vec::new();
+    let mut counts = Vec::new();
+    for folder in ["src", "tests"] {
+        for file in rust_files(&template.join(folder)) {
+            let path = format!("{folder}/{file}");
+            let text = std::fs::read_to_string(template.join(&path)).expect("read a template file");
+            let mut tagged = 0;
+            for (index, line) in text.lines().enumerate() {
+                if !line.contains("{%") {
+                    continue;
+                }
+                tagged += 1;
+                match without_tags(line) {
+                    Some(rest) if rest.trim().is_empty() => {}
+                    _ => problems.push(format!("{path}:{}: {}", index + 1, line.trim())),
+                }
+            }
+            counts.push(format!("{path} {tagged}/{}", text.lines().count()));
+        }
+    }
+    progress(&format!(
+        "[structure] lines with a Liquid tag: {}",
+        counts.join(", ")
+    ));
+    assert!(
+        problems.is_empty(),
+        "Liquid inside a line of Rust (an expression, a sentence, an attribute): wrap whole \
+         items instead:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The top-level module a file of `src/` belongs to: `db/readiness.rs` belongs to `db`. `None`
+/// for the crate roots.
+fn module_of(file: &str) -> Option<&str> {
+    let first = file.split('/').next()?;
+    match first.strip_suffix(".rs") {
+        Some("lib" | "main") => None,
+        Some(name) => Some(name),
+        None => Some(first),
+    }
+}
+
+/// The top-level modules `text` names through `crate::`.
+fn named_modules(text: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+    text.match_indices("crate::")
+        .filter_map(|(at, _)| {
+            let name: String = text[at + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            modules.contains(&name).then_some(name)
+        })
+        .collect()
+}
+
+/// Types named by inherent `impl Type {` blocks in `text`.
+fn inherent_impls(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("impl ")?;
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let after = rest[name.len()..].trim_start();
+            (!name.is_empty() && (after.starts_with('{') || after.is_empty())).then_some(name)
+        })
+        .collect()
+}
+
+/// Types `text` defines (`pub struct Name`, `pub enum Name`, …).
+fn defined_types(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let line = line.strip_prefix("pub ").unwrap_or(line);
+            let rest = line
+                .strip_prefix("struct ")
+                .or_else(|| line.strip_prefix("enum "))?;
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
+}
+
+/// A circle in `graph`, as the modules along it, if there is one.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn slices_stay_out_of_the_wiring_and_modules_form_no_circle() {
+    let src = template_dir().join("src");
+    let files = rust_files(&src);
+    let modules: BTreeSet<String> = files
+        .iter()
+        .filter_map(|file| module_of(file))
+        .map(str::to_owned)
+        .collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut owner_of_type: BTreeMap<String, String> = BTreeMap::new();
+    let mut impls = Vec::new();
+    for file in &files {
+        let Some(module) = module_of(file) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(src.join(file)).expect("read a template file");
+        let edges = graph.entry(module.to_owned()).or_default();
+        edges.extend(
+            named_modules(&text, &modules)
+                .into_iter()
+                .filter(|named| named != module),
+        );
+        for name in defined_types(&text) {
+            owner_of_type.insert(name, module.to_owned());
+        }
+        impls.extend(
+            inherent_impls(&text)
+                .into_iter()
+                .map(|name| (module.to_owned(), file.clone(), name)),
+        );
+    }
+    let mut problems = Vec::new();
+    // `impl Type { … }` in another module makes the type's module depend on this one, which a
+    // `use` would not show: count it as an edge back.
+    for (module, file, name) in &impls {
+        match owner_of_type.get(name) {
+            Some(owner) if owner != module => {
+                problems.push(format!(
+                    "src/{file} adds methods to {name}, a type of `{owner}`: {owner} now \
+                     depends on {module} without naming it"
+                ));
+                graph
+                    .entry(owner.clone())
+                    .or_default()
+                    .insert(module.clone());
+            }
+            _ => {}
+        }
+    }
+    for slice in SLICE_MODULES {
+        for named in graph.get(*slice).into_iter().flatten() {
+            if WIRING.contains(&named.as_str()) {
+                problems.push(format!(
+                    "the slice module `{slice}` names `{named}`, which wires slices together"
+                ));
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&graph) {
+        problems.push(format!("modules form a circle: {}", cycle.join(" -> ")));
+    }
+    let edges: Vec<String> = graph
+        .iter()
+        .map(|(module, named)| {
+            let named: Vec<&str> = named.iter().map(String::as_str).collect();
+            format!("{module} -> [{}]", named.join(", "))
+        })
+        .collect();
+    progress(&format!("[structure] module graph: {}", edges.join("; ")));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
