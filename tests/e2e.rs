@@ -11,25 +11,24 @@
 //!
 //! Every check prints one `[e2e]` progress line with what it measured.
 
-mod common;
-
 use std::io::Write;
 use std::net::ToSocketAddrs;
 use std::sync::LazyLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use template_harness::cargo::build_all_on_service;
+use template_harness::files::new_temp_dir;
 use template_harness::http::{
     accepts_connections, closed_by_peer, connect, read_response, still_open,
 };
-use template_harness::postgres::{PgUrl, TempDb, psql_at};
+use template_harness::postgres::{PgUrl, TempDb, postgres_url, psql_at};
 use template_harness::process::{
     EXIT_TIMEOUT, Launch, Proc, READY_TIMEOUT, Service, assert_stops_before_binding, free_port,
 };
 use template_harness::proxy::{Proxy, ProxyMode};
-use template_harness::{list_ms, ms, random_hex, random_uuid};
-
-use common::{new_temp_dir, postgres_url, progress};
+use template_harness::random::{random_hex, random_uuid};
+use template_harness::report::{list_ms, ms, progress};
 
 /// The name the service is rendered under: its binary, its `GET /` answer and its env prefix.
 const PROJECT: &str = "e2e-service";
@@ -44,7 +43,7 @@ const DEFAULT_PORT: i64 = 8080;
 /// The all-on render, built once. Only the binary is kept: the render's temporary folder is
 /// removed once the build is done.
 static SERVICE: LazyLock<Service> =
-    LazyLock::new(|| common::build_all_on_service(PROJECT, EXPECTED_ENV_PREFIX, "e2e"));
+    LazyLock::new(|| build_all_on_service(PROJECT, EXPECTED_ENV_PREFIX, "e2e"));
 
 // ---------------------------------------------------------------------------------------------
 // The checks

@@ -3,14 +3,15 @@
 //! name is converted as cargo-generate converts `--name`, and that the answers end up in the
 //! render.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Combo, Generate, file_set_problems, new_temp_dir, strip_ansi, template_dir};
 use rexpect::ReadUntil;
 use rexpect::reader::Options;
 use rexpect::session::PtySession;
+use template_harness::combos::{Combo, file_set_problems};
+use template_harness::command::strip_ansi;
+use template_harness::files::new_temp_dir;
+use template_harness::render::{Generate, template_dir};
 
 /// What to type at a placeholder's prompt.
 enum Answer {
