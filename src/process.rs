@@ -433,29 +433,33 @@ impl Proc {
     /// Polls `path` until it answers `status`; fails if the process exits or `timeout` passes.
     /// Returns how long it took.
     pub fn wait_for_status(&mut self, path: &str, status: u16, timeout: Duration) -> Duration {
-        let started = Instant::now();
-        let mut last;
-        loop {
-            if let Some(exit) = self.try_exit() {
-                panic!(
-                    "exited ({exit}) while waiting for {path} to answer {status}\n{}",
-                    self.describe()
-                );
+        let mut last = String::new();
+        let mut exited = None;
+        let took = poll_until(timeout, Duration::from_millis(50), || {
+            exited = self.try_exit();
+            if exited.is_some() {
+                return true;
             }
             match http::request(self.port, "GET", path, &[], None) {
-                Ok(response) if response.status == status => return started.elapsed(),
+                Ok(response) if response.status == status => return true,
                 Ok(response) => last = format!("{} {}", response.status, response.body),
                 Err(error) => last = error,
             }
-            if started.elapsed() >= timeout {
-                panic!(
-                    "{path} did not answer {status} within {} s (last: {last})\n{}",
-                    timeout.as_secs(),
-                    self.describe()
-                );
-            }
-            thread::sleep(Duration::from_millis(50));
+            false
+        });
+        if let Some(exit) = exited {
+            panic!(
+                "exited ({exit}) while waiting for {path} to answer {status}\n{}",
+                self.describe()
+            );
         }
+        took.unwrap_or_else(|| {
+            panic!(
+                "{path} did not answer {status} within {} s (last: {last})\n{}",
+                timeout.as_secs(),
+                self.describe()
+            )
+        })
     }
 
     pub fn wait_ready(&mut self) -> Duration {
