@@ -1,6 +1,6 @@
-//! HTTP/1.1 over a plain `TcpStream`, written out byte by byte, so tests see exactly what the
-//! service sends and can misbehave the way real clients do (half a head, a body in two halves,
-//! an idle keep-alive connection).
+//! The harness's one HTTP client: HTTP/1.1 over a plain `TcpStream`, written out byte by byte,
+//! so tests see exactly what the service sends and can misbehave the way real clients do (half
+//! a head, a body in two halves, an idle keep-alive connection, a body over the limit).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -87,6 +87,57 @@ pub fn send(port: u16, raw: &[u8]) -> Result<Response, String> {
         .write_all(raw)
         .map_err(|e| format!("cannot send the request: {e}"))?;
     read_response(&mut stream)
+}
+
+/// `POST <path>` with `body` sent as is under `content_type`, and `x-request-id: <request_id>`.
+pub fn post_as(
+    port: u16,
+    path: &str,
+    content_type: &str,
+    body: &str,
+    request_id: &str,
+) -> Result<Response, String> {
+    let raw = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: {content_type}\r\nContent-Length: {}\r\nx-request-id: {request_id}\r\n\r\n{body}",
+        body.len()
+    );
+    send(port, raw.as_bytes())
+}
+
+/// `POST <path>` announcing a JSON body of `length` bytes and sending none: a limit on the
+/// length must answer from the head alone.
+pub fn post_announcing(
+    port: u16,
+    path: &str,
+    length: usize,
+    request_id: &str,
+) -> Result<Response, String> {
+    let raw = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\nx-request-id: {request_id}\r\n\r\n"
+    );
+    send(port, raw.as_bytes())
+}
+
+/// `POST <path>` with the JSON `body` sent `Transfer-Encoding: chunked`, 256 bytes a chunk.
+pub fn post_chunked(
+    port: u16,
+    path: &str,
+    body: &str,
+    request_id: &str,
+) -> Result<Response, String> {
+    let mut raw = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nx-request-id: {request_id}\r\n\r\n"
+    );
+    for chunk in body.as_bytes().chunks(256) {
+        raw.push_str(&format!("{:x}\r\n", chunk.len()));
+        raw.push_str(&String::from_utf8_lossy(chunk));
+        raw.push_str("\r\n");
+    }
+    raw.push_str("0\r\n\r\n");
+    send(port, raw.as_bytes())
 }
 
 /// Reads one response: the head, then `Content-Length` bytes (the connection may stay open),

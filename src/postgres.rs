@@ -3,12 +3,14 @@
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::random_hex;
+use crate::process::KillOnDrop;
+use crate::random::random_hex;
+use crate::wait::poll_until;
 
 /// How to reach PostgreSQL for renders with the database slice.
 pub const DATABASE_URL_HELP: &str = "DATABASE_URL is not set, and renders with the database slice \
@@ -185,14 +187,19 @@ impl TempDb {
     /// Waits up to `timeout` until some session in this database waits for a lock; how long
     /// that took, or `None`.
     pub fn wait_for_a_blocked_session(&self, timeout: Duration) -> Option<Duration> {
-        let started = Instant::now();
-        while started.elapsed() < timeout {
-            if self.sessions_waiting_for_a_lock() > 0 {
-                return Some(started.elapsed());
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        None
+        poll_until(timeout, Duration::from_millis(20), || {
+            self.sessions_waiting_for_a_lock() > 0
+        })
+    }
+
+    /// Holds `LOCK TABLE <table> IN ACCESS EXCLUSIVE MODE` in an open transaction until the
+    /// returned session is dropped.
+    pub fn lock_table(&self, table: &str) -> PsqlSession {
+        let mut session = PsqlSession::open(&self.url());
+        session.run(&format!(
+            "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;"
+        ));
+        session
     }
 }
 
@@ -212,22 +219,25 @@ impl Drop for TempDb {
 /// A `psql` session kept open, fed statements on its stdin: a transaction that holds a lock
 /// while the test does something else. Killed when dropped, which ends the transaction.
 pub struct PsqlSession {
-    child: Child,
+    /// Held for its drop: killing psql ends the transaction.
+    _child: KillOnDrop,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
 }
 
 impl PsqlSession {
     pub fn open(url: &str) -> Self {
-        let mut child = Command::new("psql")
-            .arg(url)
-            .args(["-v", "ON_ERROR_STOP=1", "-qAtX"])
-            .env("PGCONNECT_TIMEOUT", "10")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run psql: {e}"));
+        let mut child = KillOnDrop(
+            Command::new("psql")
+                .arg(url)
+                .args(["-v", "ON_ERROR_STOP=1", "-qAtX"])
+                .env("PGCONNECT_TIMEOUT", "10")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot run psql: {e}")),
+        );
         let stdin = child.stdin.take();
         let (sender, lines) = mpsc::channel();
         for pipe in [
@@ -245,7 +255,7 @@ impl PsqlSession {
             });
         }
         Self {
-            child,
+            _child: child,
             stdin,
             lines,
         }
@@ -266,12 +276,5 @@ impl PsqlSession {
             }
             Err(RecvTimeoutError::Disconnected) => panic!("psql session ended running `{sql}`"),
         }
-    }
-}
-
-impl Drop for PsqlSession {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -1,10 +1,12 @@
 //! Running a rendered service's binary as a real process: set up its environment and command
 //! ([`Launch`]), watch what it prints, talk HTTP to it, signal it and wait for its exit
-//! ([`Proc`]).
+//! ([`Proc`]). Also the ports tests hand out ([`free_port`]) and the one guard that kills a
+//! child process a test leaves behind ([`KillOnDrop`]).
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -14,9 +16,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::files::new_temp_dir;
 use crate::http::{self, Response, accepts_connections};
 use crate::postgres::TempDb;
-use crate::{ms, new_temp_dir, progress};
+use crate::report::{ms, progress};
+use crate::wait::poll_until;
 
 /// Longest wait for `/readyz` to answer 200 after a start (the first start connects to
 /// PostgreSQL).
@@ -42,6 +46,41 @@ pub fn free_port() -> u16 {
             return port;
         }
     }
+}
+
+/// A child process, killed and reaped when dropped (if it has not exited already), so a failing
+/// test leaves nothing running.
+pub struct KillOnDrop(pub Child);
+
+impl Deref for KillOnDrop {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Once the child has been waited for, `kill` sends nothing and `wait` returns at once.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends SIGTERM to `pid`, as an orchestrator or `docker stop` does; whether `kill` succeeded.
+pub fn sigterm(pid: u32) -> bool {
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill")
+        .success()
 }
 
 /// Whether `text` holds `key` as a whole word (not inside a longer name): `port` in
@@ -73,14 +112,33 @@ impl Service {
 
     /// A run of `serve` (the default command).
     pub fn launch(&self, label: &str) -> Launch {
+        // Loopback only: nothing outside this machine reaches the test services.
+        let host = self.prefixed("HOST");
+        self.launch_exactly(label).env(&host, "127.0.0.1")
+    }
+
+    /// A run with nothing in its environment but what the caller adds (not even the loopback
+    /// host [`Service::launch`] sets): a container as a manifest declares it.
+    pub fn launch_exactly(&self, label: &str) -> Launch {
         Launch {
             service: self.clone(),
             label: label.to_owned(),
             args: Vec::new(),
-            // Loopback only: nothing outside this machine reaches the test services.
-            env: vec![(self.prefixed("HOST"), "127.0.0.1".to_owned())],
+            env: Vec::new(),
             port: 0,
         }
+    }
+
+    /// `serve` on a free port against `db_url`, with `<prefix><key>=<value>` for each of
+    /// `settings`, waited for until ready.
+    pub fn serve(&self, label: &str, db_url: &str, settings: &[(&str, &str)]) -> Proc {
+        let mut launch = self.launch(label).port(free_port()).database(db_url);
+        for (key, value) in settings {
+            launch = launch.setting(key, value);
+        }
+        let mut service = launch.spawn();
+        service.wait_ready();
+        service
     }
 
     /// A run of `config`, `migrate` or `healthcheck`.
@@ -123,8 +181,22 @@ impl Launch {
         self
     }
 
+    /// More command-line arguments.
+    pub fn args(mut self, args: impl IntoIterator<Item = impl ToString>) -> Self {
+        self.args
+            .extend(args.into_iter().map(|arg| arg.to_string()));
+        self
+    }
+
     pub fn env(mut self, key: &str, value: impl ToString) -> Self {
         self.env.push((key.to_owned(), value.to_string()));
+        self
+    }
+
+    /// More variables.
+    pub fn envs(mut self, env: impl IntoIterator<Item = (impl ToString, impl ToString)>) -> Self {
+        self.env
+            .extend(env.into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
         self
     }
 
@@ -159,9 +231,10 @@ impl Launch {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {cmd:?}: {e}"));
+        let mut child = KillOnDrop(
+            cmd.spawn()
+                .unwrap_or_else(|e| panic!("could not start {cmd:?}: {e}")),
+        );
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let readers = vec![
@@ -217,21 +290,12 @@ pub struct Proc {
     pub label: String,
     tag: &'static str,
     pub port: u16,
-    pub child: Child,
+    pub child: KillOnDrop,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
     readers: Vec<JoinHandle<()>>,
     pub status: Option<ExitStatus>,
     _workdir: TempDir,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 impl Proc {
@@ -272,16 +336,10 @@ impl Proc {
     }
 
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.try_exit() {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
+        poll_until(timeout, Duration::from_millis(5), || {
+            self.try_exit().is_some()
+        })?;
+        self.status
     }
 
     pub fn expect_exit(&mut self, timeout: Duration) -> ExitStatus {
@@ -296,11 +354,11 @@ impl Proc {
 
     /// Sends SIGTERM, as an orchestrator or `docker stop` does.
     pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed\n{}", self.describe());
+        assert!(
+            sigterm(self.child.id()),
+            "kill -TERM failed\n{}",
+            self.describe()
+        );
     }
 
     /// SIGTERM, then exit code 0 within [`EXIT_TIMEOUT`]. Returns how long the exit took.
@@ -340,16 +398,12 @@ impl Proc {
 
     /// The first log line matching `wanted`, waiting up to 5 s for it.
     pub fn wait_for_log(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(line) = self.find_log(&wanted) {
-                return line;
-            }
-            if Instant::now() >= deadline {
-                panic!("no log line {what} within 5 s\n{}", self.describe());
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        let mut found = None;
+        poll_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            found = self.find_log(&wanted);
+            found.is_some()
+        });
+        found.unwrap_or_else(|| panic!("no log line {what} within 5 s\n{}", self.describe()))
     }
 
     pub fn request(
@@ -379,29 +433,33 @@ impl Proc {
     /// Polls `path` until it answers `status`; fails if the process exits or `timeout` passes.
     /// Returns how long it took.
     pub fn wait_for_status(&mut self, path: &str, status: u16, timeout: Duration) -> Duration {
-        let started = Instant::now();
-        let mut last;
-        loop {
-            if let Some(exit) = self.try_exit() {
-                panic!(
-                    "exited ({exit}) while waiting for {path} to answer {status}\n{}",
-                    self.describe()
-                );
+        let mut last = String::new();
+        let mut exited = None;
+        let took = poll_until(timeout, Duration::from_millis(50), || {
+            exited = self.try_exit();
+            if exited.is_some() {
+                return true;
             }
             match http::request(self.port, "GET", path, &[], None) {
-                Ok(response) if response.status == status => return started.elapsed(),
+                Ok(response) if response.status == status => return true,
                 Ok(response) => last = format!("{} {}", response.status, response.body),
                 Err(error) => last = error,
             }
-            if started.elapsed() >= timeout {
-                panic!(
-                    "{path} did not answer {status} within {} s (last: {last})\n{}",
-                    timeout.as_secs(),
-                    self.describe()
-                );
-            }
-            thread::sleep(Duration::from_millis(50));
+            false
+        });
+        if let Some(exit) = exited {
+            panic!(
+                "exited ({exit}) while waiting for {path} to answer {status}\n{}",
+                self.describe()
+            );
         }
+        took.unwrap_or_else(|| {
+            panic!(
+                "{path} did not answer {status} within {} s (last: {last})\n{}",
+                timeout.as_secs(),
+                self.describe()
+            )
+        })
     }
 
     pub fn wait_ready(&mut self) -> Duration {

@@ -6,29 +6,8 @@
 //! after that folder exists, and no hook may delete it (hooks/NOTES.md): for those the folder is
 //! left empty and the message tells the user to remove it.
 
-mod common;
-
-use common::{Attempt, Generate, list_files};
-
-fn assert_refused(attempt: &Attempt, name: &str, mentions: &[&str]) {
-    assert!(
-        !attempt.output.status.success(),
-        "cargo-generate accepted bad input:\n{}",
-        attempt.describe()
-    );
-    let text = attempt.text();
-    for word in mentions {
-        assert!(
-            text.contains(word),
-            "the message does not mention `{word}`:\n{text}"
-        );
-    }
-    let project = attempt.destination().join(name);
-    if project.exists() {
-        let files = list_files(&project);
-        assert!(files.is_empty(), "bad input rendered files: {files:?}");
-    }
-}
+use template_harness::files::list_files;
+use template_harness::render::{Attempt, Generate};
 
 /// Nothing at all may exist at the destination: not even an empty folder.
 fn assert_nothing_left(attempt: &Attempt) {
@@ -63,7 +42,7 @@ fn bad_project_names_are_refused_before_anything_is_made() {
     ];
     for (name, mentions) in cases {
         let attempt = Generate::new().name(name).attempt();
-        assert_refused(&attempt, name, mentions);
+        attempt.assert_refused(name, mentions);
         assert_nothing_left(&attempt);
     }
 }
@@ -77,11 +56,7 @@ fn a_snake_case_name_is_refused_for_kubernetes_manifests() {
         .name(name)
         .define("kubernetes", "true")
         .attempt();
-    assert_refused(
-        &attempt,
-        name,
-        &["'orders_api'", "Kubernetes", "--name orders-api"],
-    );
+    attempt.assert_refused(name, &["'orders_api'", "Kubernetes", "--name orders-api"]);
     assert!(
         attempt.text().contains("remove the empty folder"),
         "the message does not say to remove the empty folder:\n{}",
@@ -106,7 +81,7 @@ fn bad_values_are_refused_and_render_nothing() {
     for (key, value, mentions) in cases {
         let name = "bad-values";
         let attempt = Generate::new().name(name).define(key, value).attempt();
-        assert_refused(&attempt, name, mentions);
+        attempt.assert_refused(name, mentions);
         // cargo-generate 0.23.14 has made the project folder before any hook sees `-d` values
         // (hooks/NOTES.md); the message must at least tell the user to remove it.
         if attempt.destination().join(name).exists() {
@@ -126,5 +101,5 @@ fn a_non_numeric_port_is_refused() {
         .name("bad-port")
         .define("port", "http")
         .attempt();
-    assert_refused(&attempt, "bad-port", &["\"http\"", "port"]);
+    attempt.assert_refused("bad-port", &["\"http\"", "port"]);
 }

@@ -10,33 +10,23 @@
 //! `cargo test` (with `psql`), and a new one fails the combination.
 //!
 //! After those steps, each render with the config slice prints its settings (`config`), and the
-//! keys must be exactly those of `CONFIG_KEYS` in tests/common/slices.rs for that combination:
+//! keys must be exactly those of `CONFIG_KEYS` in src/slices.rs for that combination:
 //! tests/render.rs trusts that table when it checks what the docs mention.
 
-mod common;
-
+use std::collections::BTreeSet;
 use std::time::Instant;
 
-use std::collections::BTreeSet;
-
-use common::slices::config_keys;
-use common::{Combo, DATABASE_URL_HELP, cargo_command, describe_output, progress, secs};
-use template_harness::postgres::database_names;
-
-/// The combinations to build: the pairwise set, all-on and all-off, each once.
-fn combos() -> Vec<Combo> {
-    let mut combos = vec![Combo::ALL_ON];
-    for combo in Combo::pairwise().into_iter().chain([Combo::ALL_OFF]) {
-        if !combos.contains(&combo) {
-            combos.push(combo);
-        }
-    }
-    combos
-}
+use template_harness::cargo::cargo_command;
+use template_harness::combos::{Combo, missing_pairs};
+use template_harness::command::{describe_output, run};
+use template_harness::postgres::{DATABASE_URL_HELP, database_names};
+use template_harness::render::render_combo;
+use template_harness::report::{progress, secs};
+use template_harness::slices::config_keys;
 
 #[test]
 fn covering_combinations_pass_fmt_clippy_and_tests() {
-    let combos = combos();
+    let combos = Combo::covering();
     let database_url = std::env::var("DATABASE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty());
@@ -61,14 +51,14 @@ fn covering_combinations_pass_fmt_clippy_and_tests() {
             i + 1,
             combo.label()
         ));
-        let render = common::render_combo(&combo.project_name(), *combo);
+        let render = render_combo(&combo.project_name(), *combo);
         let mut report = Vec::new();
         let mut passed = true;
         for (step, args) in steps {
             // The databases on the server before the render's own tests run.
             let databases_before = (step == "test" && combo.is_on("database")).then(database_names);
             let mut cmd = cargo_command(&render.dir, args);
-            let output = common::run(&mut cmd);
+            let output = run(&mut cmd);
             let mut leak_report = None;
             if let Some(before) = databases_before {
                 let after = database_names();
@@ -119,7 +109,7 @@ fn covering_combinations_pass_fmt_clippy_and_tests() {
                 Some(problem) => {
                     report.push("config keys FAILED".to_string());
                     failures.push(format!(
-                        "{} ({}): config keys differ from CONFIG_KEYS in tests/common/slices.rs\n{problem}",
+                        "{} ({}): config keys differ from CONFIG_KEYS in src/slices.rs\n{problem}",
                         combo.label(),
                         combo.project_name()
                     ));
@@ -151,7 +141,7 @@ fn config_key_problem(dir: &std::path::Path, combo: Combo) -> Option<String> {
     if combo.is_on("database") {
         cmd.env(format!("{prefix}DATABASE__PASSWORD"), "cross-check");
     }
-    let output = common::run(&mut cmd);
+    let output = run(&mut cmd);
     let described = || describe_output(&format!("{cmd:?}"), &output);
     if !output.status.success() {
         return Some(described());
@@ -194,8 +184,8 @@ fn config_key_problem(dir: &std::path::Path, combo: Combo) -> Option<String> {
 
 #[test]
 fn combination_list_is_a_deduplicated_covering_set() {
-    let combos = combos();
-    assert!(common::missing_pairs(&combos).is_empty());
+    let combos = Combo::covering();
+    assert!(missing_pairs(&combos).is_empty());
     assert!(combos.contains(&Combo::ALL_ON) && combos.contains(&Combo::ALL_OFF));
     let mut unique = combos.clone();
     unique.sort();

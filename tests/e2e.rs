@@ -11,25 +11,24 @@
 //!
 //! Every check prints one `[e2e]` progress line with what it measured.
 
-mod common;
-
 use std::io::Write;
 use std::net::ToSocketAddrs;
 use std::sync::LazyLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use template_harness::cargo::build_all_on_service;
+use template_harness::files::new_temp_dir;
 use template_harness::http::{
     accepts_connections, closed_by_peer, connect, read_response, still_open,
 };
-use template_harness::postgres::{PgUrl, TempDb, psql_at};
+use template_harness::postgres::{PgUrl, TempDb, postgres_url, psql_at};
 use template_harness::process::{
     EXIT_TIMEOUT, Launch, Proc, READY_TIMEOUT, Service, assert_stops_before_binding, free_port,
 };
 use template_harness::proxy::{Proxy, ProxyMode};
-use template_harness::{list_ms, ms, random_hex, random_uuid};
-
-use common::{new_temp_dir, postgres_url, progress};
+use template_harness::random::{random_hex, random_uuid};
+use template_harness::report::{list_ms, ms, progress};
 
 /// The name the service is rendered under: its binary, its `GET /` answer and its env prefix.
 const PROJECT: &str = "e2e-service";
@@ -44,7 +43,7 @@ const DEFAULT_PORT: i64 = 8080;
 /// The all-on render, built once. Only the binary is kept: the render's temporary folder is
 /// removed once the build is done.
 static SERVICE: LazyLock<Service> =
-    LazyLock::new(|| common::build_all_on_service(PROJECT, EXPECTED_ENV_PREFIX, "e2e"));
+    LazyLock::new(|| build_all_on_service(PROJECT, EXPECTED_ENV_PREFIX, "e2e"));
 
 // ---------------------------------------------------------------------------------------------
 // The checks
@@ -161,13 +160,8 @@ fn notes_api_after_migrate() {
 #[test]
 fn json_logs_with_request_ids() {
     let db = SERVICE.migrated_db();
-    let port = free_port();
-    let mut service = SERVICE
-        .launch("serve")
-        .port(port)
-        .database(&db.url())
-        .spawn();
-    service.wait_ready();
+    let mut service = SERVICE.serve("serve", &db.url(), &[]);
+    let port = service.port;
 
     let given = format!("e2e-{}", random_hex());
     let answered = service.request("GET", "/", &[("x-request-id", &given)], None);
@@ -534,15 +528,15 @@ fn bad_database_credentials_do_not_leak() {
 #[test]
 fn sigterm_lets_slow_request_finish() {
     let db = TempDb::new("e2e");
-    let port = free_port();
-    let mut service = SERVICE
-        .launch("serve (drain delay 2 s)")
-        .port(port)
-        .database(&db.url())
-        .setting("DATABASE__MIGRATE_ON_START", "true")
-        .setting("SHUTDOWN__DRAIN_DELAY_SECS", 2)
-        .spawn();
-    service.wait_ready();
+    let mut service = SERVICE.serve(
+        "serve (drain delay 2 s)",
+        &db.url(),
+        &[
+            ("DATABASE__MIGRATE_ON_START", "true"),
+            ("SHUTDOWN__DRAIN_DELAY_SECS", "2"),
+        ],
+    );
+    let port = service.port;
 
     let request_id = format!("e2e-slow-{}", random_hex());
     let body = r#"{"title":"slow note","body":"sent in two halves around SIGTERM"}"#;
@@ -667,13 +661,8 @@ fn sigterm_lets_slow_request_finish() {
 #[test]
 fn idle_keep_alive_does_not_delay_exit() {
     let db = SERVICE.migrated_db();
-    let port = free_port();
-    let mut service = SERVICE
-        .launch("serve (idle keep-alive)")
-        .port(port)
-        .database(&db.url())
-        .spawn();
-    service.wait_ready();
+    let mut service = SERVICE.serve("serve (idle keep-alive)", &db.url(), &[]);
+    let port = service.port;
 
     let mut idle = connect(port).expect("connect");
     write!(idle, "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").expect("send a request");
@@ -727,14 +716,12 @@ fn idle_keep_alive_does_not_delay_exit() {
 #[test]
 fn stuck_client_cut_at_deadline() {
     let db = SERVICE.migrated_db();
-    let port = free_port();
-    let mut service = SERVICE
-        .launch("serve (deadline 2 s)")
-        .port(port)
-        .database(&db.url())
-        .setting("SHUTDOWN__TIMEOUT_SECS", 2)
-        .spawn();
-    service.wait_ready();
+    let mut service = SERVICE.serve(
+        "serve (deadline 2 s)",
+        &db.url(),
+        &[("SHUTDOWN__TIMEOUT_SECS", "2")],
+    );
+    let port = service.port;
 
     let mut stuck = connect(port).expect("connect");
     write!(stuck, "GET / HTTP/1.1\r\nHost: x\r\n").expect("send half a head");
@@ -785,14 +772,12 @@ fn stuck_client_cut_at_deadline() {
 #[test]
 fn healthcheck_command() {
     let db = SERVICE.migrated_db();
-    let port = free_port();
-    let mut service = SERVICE
-        .launch("serve (for healthcheck)")
-        .port(port)
-        .database(&db.url())
-        .setting("SHUTDOWN__DRAIN_DELAY_SECS", 3)
-        .spawn();
-    service.wait_ready();
+    let mut service = SERVICE.serve(
+        "serve (for healthcheck)",
+        &db.url(),
+        &[("SHUTDOWN__DRAIN_DELAY_SECS", "3")],
+    );
+    let port = service.port;
 
     // `args` after the command: none for liveness, `--ready` for readiness.
     let healthcheck = |port: u16, args: &[&str], label: &str| {

@@ -4,54 +4,15 @@
 //!
 //! Refresh them with `UPDATE_EXAMPLES=1 cargo test --test examples`.
 
-mod common;
+use std::path::Path;
 
-use std::path::{Path, PathBuf};
-
-use common::slices::SLICES;
-use common::{
-    Combo, Generate, copy_tree, file_set_problems, list_files, list_files_except, repo_root,
-};
+use template_harness::combos::{Combo, file_set_problems, preset_files};
+use template_harness::files::{copy_tree, list_files, list_files_except};
+use template_harness::render::{Generate, repo_root};
 
 /// Build output and lockfiles from trying an example out are not part of the render.
 fn not_rendered(rel: &str) -> bool {
     rel == "target" || rel == "Cargo.lock"
-}
-
-/// Every examples/*.toml is a preset.
-fn presets() -> Vec<(String, PathBuf)> {
-    let dir = repo_root().join("examples");
-    let mut presets: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
-        .expect("read examples/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
-        .collect();
-    presets.sort();
-    presets
-}
-
-/// The slice combination a values file selects. Presets name every slice: defaults differ
-/// (kubernetes is off), and a preset should not change meaning when one does.
-fn combo_of(values_file: &Path) -> Combo {
-    let text = std::fs::read_to_string(values_file).expect("read values file");
-    let table: toml::Table = text.parse().expect("values file parses");
-    let values = table
-        .get("values")
-        .and_then(|v| v.as_table())
-        .unwrap_or_else(|| panic!("{} has no [values] table", values_file.display()));
-    Combo(std::array::from_fn(|i| {
-        let value = values.get(SLICES[i]).unwrap_or_else(|| {
-            panic!(
-                "{} does not set `{}`: presets name every slice",
-                values_file.display(),
-                SLICES[i]
-            )
-        });
-        value
-            .as_bool()
-            .unwrap_or_else(|| panic!("{} = {value} is not a bool", SLICES[i]))
-    }))
 }
 
 /// Files that differ between the checked-in example and a fresh render.
@@ -100,7 +61,7 @@ fn refresh(checked_in: &Path, fresh: &Path) {
 #[test]
 fn checked_in_examples_match_the_template() {
     let update = std::env::var("UPDATE_EXAMPLES").is_ok_and(|v| v == "1");
-    let presets = presets();
+    let presets = preset_files();
     let names: Vec<&str> = presets.iter().map(|(n, _)| n.as_str()).collect();
     for required in ["minimal", "full"] {
         assert!(
@@ -116,7 +77,7 @@ fn checked_in_examples_match_the_template() {
             .name(&format!("{preset}-service"))
             .values_file(values_file)
             .render();
-        let combo: Combo = combo_of(values_file);
+        let combo = Combo::of_values_file(values_file);
         let problems = file_set_problems(&render.dir, combo);
         if !problems.is_empty() {
             wrong.push(format!(
@@ -148,7 +109,10 @@ fn checked_in_examples_match_the_template() {
 
 #[test]
 fn presets_cover_all_on_and_all_off() {
-    let combos: Vec<Combo> = presets().iter().map(|(_, file)| combo_of(file)).collect();
+    let combos: Vec<Combo> = preset_files()
+        .iter()
+        .map(|(_, file)| Combo::of_values_file(file))
+        .collect();
     assert!(
         combos.contains(&Combo::ALL_ON),
         "no preset turns every slice on"

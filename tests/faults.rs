@@ -11,8 +11,6 @@
 //!
 //! Every check prints one `[faults]` progress line with what it measured.
 
-mod common;
-
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
 use std::sync::LazyLock;
@@ -20,15 +18,18 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use template_harness::http::{self, Response, closed_by_peer, connect, read_response};
-use template_harness::postgres::{PsqlSession, TempDb};
+use template_harness::cargo::build_all_on_service;
+use template_harness::files::new_temp_dir;
+use template_harness::http::{
+    self, Response, closed_by_peer, connect, post_announcing, post_as, post_chunked, read_response,
+};
+use template_harness::postgres::{TempDb, postgres_url};
 use template_harness::process::{
-    COMMAND_TIMEOUT, Launch, Proc, READY_TIMEOUT, Service, assert_stops_before_binding, free_port,
+    COMMAND_TIMEOUT, Launch, READY_TIMEOUT, Service, assert_stops_before_binding, free_port,
     names_key,
 };
-use template_harness::{ms, random_hex};
-
-use common::{new_temp_dir, postgres_url, progress};
+use template_harness::random::random_hex;
+use template_harness::report::{ms, one_line, progress};
 
 /// The name the service is rendered under; not e2e's, so the two builds keep their binaries.
 const PROJECT: &str = "faults-service";
@@ -53,27 +54,7 @@ const SECRET: &str = "pw-SECRET";
 
 /// The all-on render, built once. Only the binary is kept.
 static SERVICE: LazyLock<Service> =
-    LazyLock::new(|| common::build_all_on_service(PROJECT, EXPECTED_ENV_PREFIX, "faults"));
-
-/// `serve` on a free port against `db_url`, ready.
-fn serve(label: &str, db_url: &str, settings: &[(&str, &str)]) -> Proc {
-    let mut launch = SERVICE.launch(label).port(free_port()).database(db_url);
-    for (key, value) in settings {
-        launch = launch.setting(key, value);
-    }
-    let mut service = launch.spawn();
-    service.wait_ready();
-    service
-}
-
-/// Holds `LOCK TABLE <table> IN ACCESS EXCLUSIVE MODE` in an open transaction until dropped.
-fn lock_table(db: &TempDb, table: &str) -> PsqlSession {
-    let mut session = PsqlSession::open(&db.url());
-    session.run(&format!(
-        "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;"
-    ));
-    session
-}
+    LazyLock::new(|| build_all_on_service(PROJECT, EXPECTED_ENV_PREFIX, "faults"));
 
 /// What is wrong with `response` as an error response: not `status`, not
 /// `application/json`, no `{"error": "<text>"}` body, or a security header missing.
@@ -112,47 +93,8 @@ fn security_header_problems(response: &Response) -> Vec<String> {
 
 /// `POST /notes` with `body` sent as is, with `content_type` and the request id given.
 fn post_notes_raw(port: u16, content_type: &str, body: &str, request_id: &str) -> Response {
-    let raw = format!(
-        "POST /notes HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Type: {content_type}\r\nContent-Length: {}\r\nx-request-id: {request_id}\r\n\r\n{body}",
-        body.len()
-    );
-    http::send(port, raw.as_bytes()).unwrap_or_else(|e| panic!("POST /notes failed: {e}"))
-}
-
-/// `POST /notes` announcing a `Content-Length` of `length` and sending no body: a limit on the
-/// length must answer from the head alone.
-fn post_notes_too_long(port: u16, length: usize, request_id: &str) -> Response {
-    let raw = format!(
-        "POST /notes HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {length}\r\nx-request-id: {request_id}\r\n\r\n"
-    );
-    http::send(port, raw.as_bytes()).unwrap_or_else(|e| panic!("POST /notes failed: {e}"))
-}
-
-/// `POST /notes` with a chunked JSON body of about `size` bytes.
-fn post_notes_chunked(port: u16, size: usize, request_id: &str) -> Response {
-    let body = format!(r#"{{"title":"big","body":"{}"}}"#, "x".repeat(size));
-    let mut raw = format!(
-        "POST /notes HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nx-request-id: {request_id}\r\n\r\n"
-    );
-    for chunk in body.as_bytes().chunks(256) {
-        raw.push_str(&format!("{:x}\r\n", chunk.len()));
-        raw.push_str(std::str::from_utf8(chunk).expect("ASCII"));
-        raw.push_str("\r\n");
-    }
-    raw.push_str("0\r\n\r\n");
-    http::send(port, raw.as_bytes()).unwrap_or_else(|e| panic!("POST /notes failed: {e}"))
-}
-
-/// `text`'s non-empty lines joined by ` | `, for progress lines.
-fn one_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join(" | ")
+    post_as(port, "/notes", content_type, body, request_id)
+        .unwrap_or_else(|e| panic!("POST /notes failed: {e}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +107,7 @@ fn sigterm_with_handler_blocked_on_database_exits_at_deadline() {
     const DEADLINE: Duration = Duration::from_secs(3);
     const LIMIT: Duration = Duration::from_millis(3500);
     let db = SERVICE.migrated_db();
-    let mut service = serve(
+    let mut service = SERVICE.serve(
         "serve (deadline 3 s, statement timeout 30 s)",
         &db.url(),
         &[
@@ -174,7 +116,7 @@ fn sigterm_with_handler_blocked_on_database_exits_at_deadline() {
         ],
     );
     let port = service.port;
-    let lock = lock_table(&db, "notes");
+    let lock = db.lock_table("notes");
     let client = thread::spawn(move || {
         http::request(
             port,
@@ -246,7 +188,7 @@ fn sigterm_with_handler_blocked_on_database_exits_at_deadline() {
 #[test]
 fn header_read_timeout_closes_slow_and_idle_connections() {
     let db = SERVICE.migrated_db();
-    let service = serve(
+    let service = SERVICE.serve(
         "serve (header read timeout 2 s)",
         &db.url(),
         &[("HTTP__HEADER_READ_TIMEOUT_SECS", "2")],
@@ -438,7 +380,7 @@ fn wrong_key_names_key_and_source_never_the_value() {
 fn cors_origins_work_or_stop_before_binding() {
     const KEY: &str = "http.cors_allowed_origins";
     let db = SERVICE.migrated_db();
-    let wildcard = serve(
+    let wildcard = SERVICE.serve(
         "serve (cors [\"*\"])",
         &db.url(),
         &[("HTTP__CORS_ALLOWED_ORIGINS", r#"["*"]"#)],
@@ -455,7 +397,7 @@ fn cors_origins_work_or_stop_before_binding() {
         "[faults] cors [\"*\"]: starts; GET / from https://anywhere.example -> access-control-allow-origin: *",
     );
 
-    let slash = serve(
+    let slash = SERVICE.serve(
         "serve (cors [\"https://app.example.com/\"])",
         &db.url(),
         &[(
@@ -501,7 +443,7 @@ fn cors_origins_work_or_stop_before_binding() {
 #[test]
 fn every_error_response_is_json_with_security_headers() {
     let db = SERVICE.migrated_db();
-    let service = serve(
+    let service = SERVICE.serve(
         "serve (body limit 1024 B, request timeout 1 s)",
         &db.url(),
         &[
@@ -570,16 +512,19 @@ fn every_error_response_is_json_with_security_headers() {
     );
     check(
         "Content-Length 4096 over a 1024-byte limit",
-        post_notes_too_long(port, 4096, &id()),
+        post_announcing(port, "/notes", 4096, &id()).expect("POST /notes"),
         Some(413),
     );
     check(
         "chunked body of 4096 bytes over a 1024-byte limit",
-        post_notes_chunked(port, 4096, &id()),
+        {
+            let body = format!(r#"{{"title":"big","body":"{}"}}"#, "x".repeat(4096));
+            post_chunked(port, "/notes", &body, &id()).expect("POST /notes")
+        },
         Some(413),
     );
     {
-        let _lock = lock_table(&db, "notes");
+        let _lock = db.lock_table("notes");
         let started = Instant::now();
         let response = post_notes_raw(port, "application/json", r#"{"title":"slow"}"#, &id());
         check(
@@ -616,7 +561,7 @@ fn every_error_response_is_json_with_security_headers() {
 #[test]
 fn request_log_sees_outer_layer_responses() {
     let db = SERVICE.migrated_db();
-    let mut service = serve(
+    let mut service = SERVICE.serve(
         "serve (request log: body limit 1024 B, request timeout 1 s)",
         &db.url(),
         &[
@@ -627,11 +572,11 @@ fn request_log_sees_outer_layer_responses() {
     let port = service.port;
 
     let too_long = format!("faults-413-{}", random_hex());
-    let response = post_notes_too_long(port, 4096, &too_long);
+    let response = post_announcing(port, "/notes", 4096, &too_long).expect("POST /notes");
     assert_eq!(response.status, 413, "{response:?}");
     let timed_out = format!("faults-503-{}", random_hex());
     {
-        let _lock = lock_table(&db, "notes");
+        let _lock = db.lock_table("notes");
         let response = post_notes_raw(port, "application/json", r#"{"title":"slow"}"#, &timed_out);
         assert_eq!(response.status, 503, "{response:?}");
     }
@@ -677,7 +622,7 @@ fn request_log_sees_outer_layer_responses() {
 fn migrate_ignores_serving_statement_timeout() {
     const HOLD: Duration = Duration::from_millis(1500);
     let db = SERVICE.migrated_db();
-    let lock = lock_table(&db, "_sqlx_migrations");
+    let lock = db.lock_table("_sqlx_migrations");
     let started = Instant::now();
     let mut migrate = SERVICE
         .command(

@@ -3,14 +3,15 @@
 //! name is converted as cargo-generate converts `--name`, and that the answers end up in the
 //! render.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Combo, Generate, file_set_problems, new_temp_dir, strip_ansi, template_dir};
 use rexpect::ReadUntil;
 use rexpect::reader::Options;
 use rexpect::session::PtySession;
+use template_harness::combos::{Combo, file_set_problems};
+use template_harness::command::strip_ansi;
+use template_harness::files::new_temp_dir;
+use template_harness::render::{Generate, template_dir};
 
 /// What to type at a placeholder's prompt.
 enum Answer {
@@ -191,7 +192,8 @@ fn prompts_are_answered_through_a_terminal() {
         problems.join("\n")
     );
     let read = |file: &str| {
-        std::fs::read_to_string(dir.join(file)).unwrap_or_else(|error| panic!("read {file}: {error}"))
+        std::fs::read_to_string(dir.join(file))
+            .unwrap_or_else(|error| panic!("read {file}: {error}"))
     };
     assert!(
         read("src/config/mod.rs").contains("9191"),

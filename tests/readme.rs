@@ -6,16 +6,16 @@
 //! the shared render build folder (so dependencies are not compiled again), and the command's
 //! fixed `DATABASE_URL` must reach a PostgreSQL server (the one `.ci/run` starts answers there).
 
-mod common;
-
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use template_harness::cargo::renders_target_dir;
+use template_harness::files::new_temp_dir;
 use template_harness::http::{accepts_connections, request};
-
-use common::{progress, renders_target_dir, repo_root, stage_template_source};
+use template_harness::render::{cargo_generate_bin, repo_root, stage_template_source};
+use template_harness::report::progress;
 
 /// The port the README says the service serves on.
 const README_PORT: u16 = 8080;
@@ -36,7 +36,7 @@ fn the_readme_command_ends_with_a_working_example_resource() {
         !accepts_connections(README_PORT),
         "port {README_PORT} is taken: the README's service listens there"
     );
-    let clone = common::new_temp_dir("readme-clone-");
+    let clone = new_temp_dir("readme-clone-");
     stage_template_source(clone.path());
 
     let mut bash = Command::new("bash");
@@ -55,7 +55,7 @@ fn the_readme_command_ends_with_a_working_example_resource() {
         }
     }
     // The same cargo-generate the rest of the harness checks.
-    let cargo_generate = common::cargo_generate_bin();
+    let cargo_generate = cargo_generate_bin();
     let path = format!(
         "{}:{}",
         cargo_generate.parent().expect("a folder").display(),

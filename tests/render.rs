@@ -2,16 +2,13 @@
 //! Liquid left, exactly the expected file set, the expected dependencies, and the values applied.
 //! No compiling here (tests/build.rs does that for a covering subset).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::slices::{CONFIG_KEYS, NON_KEY_VARIABLES, config_keys};
-use common::{
-    Combo, Generate, Render, dependency_problems, file_set_problems, liquid_leftovers,
-    missing_pairs,
-};
+use template_harness::combos::{Combo, dependency_problems, file_set_problems, missing_pairs};
+use template_harness::files::list_files;
+use template_harness::render::{Generate, Render, liquid_leftovers};
+use template_harness::slices::{CONFIG_KEYS, NON_KEY_VARIABLES, SLICES, config_keys};
 
 /// Where the port and the environment prefix must show up in a render.
 fn value_problems(render: &Render, combo: Combo, port: &str, prefix: &str) -> Vec<String> {
@@ -19,7 +16,9 @@ fn value_problems(render: &Render, combo: Combo, port: &str, prefix: &str) -> Ve
     let mut problems = Vec::new();
     let config = read("src/config/mod.rs");
     if !config.contains(port) {
-        problems.push(format!("src/config/mod.rs does not contain the port {port}"));
+        problems.push(format!(
+            "src/config/mod.rs does not contain the port {port}"
+        ));
     }
     // Without the config slice the service reads only the platform's variables (PORT, ...):
     // the prefix has nowhere to go.
@@ -48,7 +47,7 @@ fn pairwise_set_covers_every_pair() {
             .collect();
         assert!(!missing_pairs(&fewer).is_empty(), "row {skip} is redundant");
     }
-    assert_eq!(Combo::all().len(), 1 << common::slices::SLICES.len());
+    assert_eq!(Combo::all().len(), 1 << SLICES.len());
     assert_eq!(missing_pairs(&Combo::all()), Vec::<String>::new());
 }
 
@@ -92,7 +91,7 @@ fn every_combination_renders_the_expected_files() {
         combos.len(),
         failures.join("\n\n"),
         doc_findings.len(),
-        common::slices::SLICES.join(","),
+        SLICES.join(","),
         doc_findings
             .iter()
             .map(|(finding, bits)| format!("  {finding}: {}", abbreviate(bits)))
@@ -119,7 +118,7 @@ fn abbreviate(bits: &[String]) -> String {
 
 /// The files whose text tells users which settings exist.
 fn documenting_files(dir: &Path) -> Vec<String> {
-    common::list_files(dir)
+    list_files(dir)
         .into_iter()
         .filter(|file| {
             matches!(
@@ -217,7 +216,7 @@ fn config_key_mentions(dir: &Path, combo: Combo, prefix: &str) -> Vec<String> {
 /// leave a blank line too many or a line too long show up here.
 fn formatting_problems(dir: &std::path::Path) -> Vec<String> {
     // Crate roots only: rustfmt follows their `mod` declarations to the other files.
-    let files: Vec<String> = common::list_files(dir)
+    let files: Vec<String> = list_files(dir)
         .into_iter()
         .filter(|file| {
             file == "src/lib.rs"
@@ -254,7 +253,7 @@ fn given_port_and_env_prefix_are_applied() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 
     let derived = "CUSTOM_VALUES_";
-    for file in common::list_files(&render.dir) {
+    for file in list_files(&render.dir) {
         let text =
             String::from_utf8_lossy(&std::fs::read(render.dir.join(&file)).unwrap()).into_owned();
         assert!(

@@ -6,9 +6,11 @@
 //! they are.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use template_harness::progress;
+use template_harness::files::list_files;
+use template_harness::render::template_dir;
+use template_harness::report::progress;
 
 /// Modules that wire slices together. Slice modules must not name them: a slice that imports
 /// the wiring cannot be added or removed on its own, and forms a circle with it.
@@ -17,27 +19,12 @@ const WIRING: &[&str] = &["cli", "http", "startup", "state"];
 /// Modules that belong to one slice each.
 const SLICE_MODULES: &[&str] = &["db", "health", "logging", "notes", "shutdown"];
 
-fn template_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("template")
-}
-
 /// Every `.rs` file under `dir`, as paths relative to it, sorted.
 fn rust_files(dir: &Path) -> Vec<String> {
-    fn walk(root: &Path, dir: &Path, files: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).expect("read a template folder") {
-            let path = entry.expect("read a folder entry").path();
-            if path.is_dir() {
-                walk(root, &path, files);
-            } else if path.extension().is_some_and(|ext| ext == "rs") {
-                let relative = path.strip_prefix(root).expect("a path under the root");
-                files.push(relative.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(dir, dir, &mut files);
-    files.sort();
-    files
+    list_files(dir)
+        .into_iter()
+        .filter(|file| file.ends_with(".rs"))
+        .collect()
 }
 
 /// `line` with every `{% … %}` tag removed, or `None` if a tag is left open.

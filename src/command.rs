@@ -1,0 +1,53 @@
+//! One-off commands: run one to its end, and show what it printed when a check fails.
+
+use std::process::{Command, Output};
+
+/// Runs a command, failing the test if it cannot start.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}"))
+}
+
+/// The command, its exit status and everything it printed.
+pub fn describe_output(command: &str, output: &Output) -> String {
+    format!(
+        "command: {command}\nstatus: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        strip_ansi(&String::from_utf8_lossy(&output.stdout)),
+        strip_ansi(&String::from_utf8_lossy(&output.stderr)),
+    )
+}
+
+/// stdout and stderr together, ANSI colours removed.
+pub fn output_text(output: &Output) -> String {
+    strip_ansi(&format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    ))
+}
+
+/// Removes ANSI colour and cursor sequences.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // parameters and intermediates, then one final byte in @..~
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            } else if let Some('(' | ')') = chars.next() {
+                // character set selection: ESC ( B
+                chars.next();
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
