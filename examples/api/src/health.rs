@@ -2,19 +2,22 @@
 //!
 //! - `/livez` says the process is alive. It checks nothing else on purpose: a liveness probe
 //!   that checks a backing service restarts every replica when that service blips.
-//! - `/readyz` says whether to send traffic here: it fails while shutting down.
+//! - `/readyz` says whether to send traffic here: it fails while shutting down, and when a
+//!   backing service registered with [`Readiness::depends_on`] fails its checks (PostgreSQL's
+//!   are in `db::readiness`).
 //!
 //! The `healthcheck` command asks either from inside the container, for images without curl.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,19 +26,37 @@ use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use tokio::net::TcpStream;
 
-use crate::http::AppState;
-
-/// Longest a readiness check waits for a backing service. Probes time out after about a
+/// Longest a readiness check should wait for a backing service. Probes time out after about a
 /// second, and a slow answer is as bad as none.
 pub const PING_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Whether the service should still get traffic. Cloning shares the flag.
-#[derive(Clone, Debug, Default)]
+/// A backing service's checks, keyed `component:measurement` (`postgres:responseTime`).
+pub type Checks = BTreeMap<String, Vec<Check>>;
+
+/// Runs one backing service's checks; called on every `/readyz`.
+type Dependency = dyn Fn() -> Pin<Box<dyn Future<Output = Checks> + Send>> + Send + Sync;
+
+/// Whether the service should get traffic: not while draining, and not while a backing service
+/// it depends on fails. Cloning shares the flag and the checks.
+#[derive(Clone, Default)]
 pub struct Readiness {
     draining: Arc<AtomicBool>,
+    dependencies: Vec<Arc<Dependency>>,
 }
 
 impl Readiness {
+    /// Adds a backing service: `/readyz` runs `checks` on every call and fails when any of them
+    /// does. `checks` must answer within [`PING_TIMEOUT`].
+    pub fn depends_on<F, C>(mut self, checks: F) -> Self
+    where
+        F: Fn() -> C + Send + Sync + 'static,
+        C: Future<Output = Checks> + Send + 'static,
+    {
+        self.dependencies
+            .push(Arc::new(move || Box::pin(checks()) as Pin<Box<_>>));
+        self
+    }
+
     /// From now on `/readyz` fails: the service is shutting down.
     pub fn set_draining(&self) {
         self.draining.store(true, Ordering::Relaxed);
@@ -60,17 +81,22 @@ pub struct Health {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
-    /// Keyed `component:measurement`, e.g. `postgres:responseTime`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub checks: BTreeMap<String, Vec<Check>>,
+    pub checks: Checks,
 }
 
-/// One measurement of one backing service. This service has none yet: add yours here.
+/// One measurement of one backing service.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
     pub component_type: &'static str,
     pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_value: Option<u128>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_unit: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 impl IntoResponse for Health {
@@ -91,7 +117,12 @@ impl IntoResponse for Health {
     }
 }
 
-pub fn router() -> Router<AppState> {
+/// `/livez` and `/readyz`, for any state that holds a [`Readiness`].
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Readiness: FromRef<S>,
+{
     Router::new()
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
@@ -105,18 +136,26 @@ async fn livez() -> Health {
     }
 }
 
-async fn readyz(State(state): State<AppState>) -> Health {
-    if state.readiness.is_draining() {
+async fn readyz(State(readiness): State<Readiness>) -> Health {
+    if readiness.is_draining() {
         return Health {
             status: Status::Fail,
             output: Some("shutting down".to_owned()),
             checks: BTreeMap::new(),
         };
     }
+    let mut checks = Checks::new();
+    for dependency in &readiness.dependencies {
+        checks.extend(dependency().await);
+    }
+    let passing = checks
+        .values()
+        .flatten()
+        .all(|check| check.status == Status::Pass);
     Health {
-        status: Status::Pass,
+        status: if passing { Status::Pass } else { Status::Fail },
         output: None,
-        checks: BTreeMap::new(),
+        checks,
     }
 }
 

@@ -6,9 +6,14 @@
 
 pub mod cli;
 pub mod config;
-pub mod health;
+pub mod error;
 pub mod http;
 pub mod server;
-pub mod shutdown;
 pub mod startup;
-pub mod telemetry;
+pub mod state;
+
+pub mod logging;
+
+pub mod shutdown;
+
+pub mod health;

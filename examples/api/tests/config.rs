@@ -191,11 +191,11 @@ fn a_missing_config_file_is_an_error() {
 fn an_unknown_log_format_names_the_key() {
     Jail::expect_with(|jail| {
         isolate(jail);
-        jail.set_env(format!("{ENV_PREFIX}LOG__FORMAT"), "yaml");
+        jail.set_env(format!("{ENV_PREFIX}LOGGING__FORMAT"), "yaml");
 
         let error = load().unwrap_err();
 
-        assert!(error.contains("log.format"), "{error}");
+        assert!(error.contains("logging.format"), "{error}");
         Ok(())
     });
 }

@@ -3,6 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Config;
+use crate::startup::Application;
+
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
@@ -27,4 +30,22 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit. Safe to run again: applied ones are skipped.
     Migrate,
+}
+
+impl Command {
+    /// Runs the command to its end: for `serve`, until the service is stopped.
+    pub async fn run(self, config: Config) -> anyhow::Result<()> {
+        match self {
+            Self::Serve => {
+                let app = Application::build(config).await?;
+                app.run_until_stopped(crate::shutdown::signal()).await
+            }
+            Self::Config => {
+                print!("{}", config.to_redacted_toml()?);
+                Ok(())
+            }
+            Self::Healthcheck { ready } => crate::health::probe(config.port, ready).await,
+            Self::Migrate => crate::db::migrate(&config.database).await,
+        }
+    }
 }

@@ -4,44 +4,22 @@
 //! Migrations in `migrations/` are compiled into the binary and applied by the `migrate`
 //! command, a one-off process of the same build and config (factor XII).
 
+pub mod readiness;
+
 use std::time::Duration;
 
-use anyhow::{Context, ensure};
-use secrecy::ExposeSecret;
+use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 
 use crate::config::DatabaseConfig;
-use crate::config::ENV_PREFIX;
 
 /// Every migration in `migrations/`, embedded at compile time.
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// PostgreSQL's code for "relation does not exist".
 const UNDEFINED_TABLE: &str = "42P01";
-
-impl DatabaseConfig {
-    /// Where the database is and how to log in, without the limits that serving adds. Errors name
-    /// the setting, never its value.
-    pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
-        let url = self.url.as_ref().with_context(|| {
-            format!("database.url is not set: set DATABASE_URL or {ENV_PREFIX}DATABASE__URL")
-        })?;
-        let url = url.expose_secret();
-        ensure!(
-            url.starts_with("postgres://") || url.starts_with("postgresql://"),
-            "database.url must start with postgres:// or postgresql://"
-        );
-        let mut options: PgConnectOptions = url
-            .parse()
-            .context("database.url is not a valid PostgreSQL URL")?;
-        if let Some(password) = &self.password {
-            options = options.password(password.expose_secret());
-        }
-        Ok(options)
-    }
-}
 
 /// The pool requests use. It connects on first use, so the service starts while the database is
 /// away and recovers by itself when it is back. Every statement gets

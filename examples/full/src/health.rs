@@ -2,45 +2,61 @@
 //!
 //! - `/livez` says the process is alive. It checks nothing else on purpose: a liveness probe
 //!   that checks a backing service restarts every replica when that service blips.
-//! - `/readyz` says whether to send traffic here: it fails while shutting down, when
-//!   PostgreSQL does not answer within [`PING_TIMEOUT`], and while the database lacks a
-//!   migration this binary was built with (until `migrate` runs).
+//! - `/readyz` says whether to send traffic here: it fails while shutting down, and when a
+//!   backing service registered with [`Readiness::depends_on`] fails its checks (PostgreSQL's
+//!   are in `db::readiness`).
 //!
 //! The `healthcheck` command asks either from inside the container, for images without curl.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
-use sqlx::PgPool;
 use tokio::net::TcpStream;
 
-use crate::db;
-use crate::http::AppState;
-
-/// Longest a readiness check waits for a backing service. Probes time out after about a
+/// Longest a readiness check should wait for a backing service. Probes time out after about a
 /// second, and a slow answer is as bad as none.
 pub const PING_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Whether the service should still get traffic. Cloning shares the flag.
-#[derive(Clone, Debug, Default)]
+/// A backing service's checks, keyed `component:measurement` (`postgres:responseTime`).
+pub type Checks = BTreeMap<String, Vec<Check>>;
+
+/// Runs one backing service's checks; called on every `/readyz`.
+type Dependency = dyn Fn() -> Pin<Box<dyn Future<Output = Checks> + Send>> + Send + Sync;
+
+/// Whether the service should get traffic: not while draining, and not while a backing service
+/// it depends on fails. Cloning shares the flag and the checks.
+#[derive(Clone, Default)]
 pub struct Readiness {
     draining: Arc<AtomicBool>,
+    dependencies: Vec<Arc<Dependency>>,
 }
 
 impl Readiness {
+    /// Adds a backing service: `/readyz` runs `checks` on every call and fails when any of them
+    /// does. `checks` must answer within [`PING_TIMEOUT`].
+    pub fn depends_on<F, C>(mut self, checks: F) -> Self
+    where
+        F: Fn() -> C + Send + Sync + 'static,
+        C: Future<Output = Checks> + Send + 'static,
+    {
+        self.dependencies
+            .push(Arc::new(move || Box::pin(checks()) as Pin<Box<_>>));
+        self
+    }
+
     /// From now on `/readyz` fails: the service is shutting down.
     pub fn set_draining(&self) {
         self.draining.store(true, Ordering::Relaxed);
@@ -65,9 +81,8 @@ pub struct Health {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
-    /// Keyed `component:measurement`, e.g. `postgres:responseTime`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub checks: BTreeMap<String, Vec<Check>>,
+    pub checks: Checks,
 }
 
 /// One measurement of one backing service.
@@ -102,7 +117,12 @@ impl IntoResponse for Health {
     }
 }
 
-pub fn router() -> Router<AppState> {
+/// `/livez` and `/readyz`, for any state that holds a [`Readiness`].
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Readiness: FromRef<S>,
+{
     Router::new()
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
@@ -116,15 +136,18 @@ async fn livez() -> Health {
     }
 }
 
-async fn readyz(State(state): State<AppState>) -> Health {
-    if state.readiness.is_draining() {
+async fn readyz(State(readiness): State<Readiness>) -> Health {
+    if readiness.is_draining() {
         return Health {
             status: Status::Fail,
             output: Some("shutting down".to_owned()),
             checks: BTreeMap::new(),
         };
     }
-    let checks = postgres_checks(&state.db).await;
+    let mut checks = Checks::new();
+    for dependency in &readiness.dependencies {
+        checks.extend(dependency().await);
+    }
     let passing = checks
         .values()
         .flatten()
@@ -134,67 +157,6 @@ async fn readyz(State(state): State<AppState>) -> Health {
         output: None,
         checks,
     }
-}
-
-/// PostgreSQL answers within [`PING_TIMEOUT`] (`postgres:responseTime`), and has applied every
-/// migration this binary was built with (`postgres:migrations`). The second needs the first.
-async fn postgres_checks(pool: &PgPool) -> BTreeMap<String, Vec<Check>> {
-    let started = Instant::now();
-    let pending = tokio::time::timeout(PING_TIMEOUT, db::pending_migrations(pool)).await;
-    let elapsed = started.elapsed();
-    let pending = match pending {
-        Ok(Ok(pending)) => pending,
-        failed => {
-            let error = match failed {
-                Ok(Err(error)) => format!("{error:#}"),
-                _ => format!("no answer within {PING_TIMEOUT:?}"),
-            };
-            // The details go to the log, which only operators read; probes get the gist.
-            tracing::warn!(error, "readiness: PostgreSQL check failed");
-            let failed = Check {
-                component_type: "datastore",
-                status: Status::Fail,
-                observed_value: None,
-                observed_unit: None,
-                output: Some("PostgreSQL did not answer".to_owned()),
-            };
-            return BTreeMap::from([("postgres:responseTime".to_owned(), vec![failed])]);
-        }
-    };
-    let response_time = Check {
-        component_type: "datastore",
-        status: Status::Pass,
-        observed_value: Some(elapsed.as_millis()),
-        observed_unit: Some("ms"),
-        output: None,
-    };
-    let migrations = match pending.first() {
-        None => Check {
-            component_type: "datastore",
-            status: Status::Pass,
-            observed_value: Some(0),
-            observed_unit: Some("pending migrations"),
-            output: None,
-        },
-        Some(first) => {
-            let output = format!(
-                "migration {first} is not applied ({} pending): run `migrate`",
-                pending.len()
-            );
-            tracing::warn!(%output, "readiness: the database schema is behind this build");
-            Check {
-                component_type: "datastore",
-                status: Status::Fail,
-                observed_value: Some(pending.len() as u128),
-                observed_unit: Some("pending migrations"),
-                output: Some(output),
-            }
-        }
-    };
-    BTreeMap::from([
-        ("postgres:responseTime".to_owned(), vec![response_time]),
-        ("postgres:migrations".to_owned(), vec![migrations]),
-    ])
 }
 
 /// The `healthcheck` command: `GET /livez`, or `/readyz` when `ready`, on this host's `port`; Ok

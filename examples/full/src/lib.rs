@@ -6,11 +6,17 @@
 
 pub mod cli;
 pub mod config;
-pub mod db;
-pub mod health;
+pub mod error;
 pub mod http;
-pub mod notes;
 pub mod server;
-pub mod shutdown;
 pub mod startup;
-pub mod telemetry;
+pub mod state;
+
+pub mod logging;
+
+pub mod shutdown;
+
+pub mod health;
+
+pub mod db;
+pub mod notes;

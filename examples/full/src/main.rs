@@ -5,40 +5,21 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 
-use full_service::cli::{Cli, Command};
+use full_service::cli::Cli;
 use full_service::config::Config;
-use full_service::db;
-use full_service::health;
-use full_service::shutdown;
-use full_service::startup::Application;
-use full_service::telemetry;
+use full_service::logging;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Config is validated before anything else happens: a bad value stops the process here,
     // before a port is bound or a connection opened.
     let config = Config::load()?;
-    telemetry::init(config.log.format)?;
+    logging::init(config.logging.format)?;
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(run(cli.command.unwrap_or_default(), config));
+    let outcome = runtime.block_on(cli.command.unwrap_or_default().run(config));
     // Whatever still runs here (a handler stuck past the shutdown deadline) is not waited for:
     // the process exits now, as the deadline promised.
     runtime.shutdown_timeout(Duration::from_millis(100));
     outcome
-}
-
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    match command {
-        Command::Serve => {
-            let app = Application::build(config).await?;
-            app.run_until_stopped(shutdown::signal()).await
-        }
-        Command::Config => {
-            print!("{}", config.to_redacted_toml()?);
-            Ok(())
-        }
-        Command::Healthcheck { ready } => health::probe(config.port, ready).await,
-        Command::Migrate => db::migrate(&config.database).await,
-    }
 }

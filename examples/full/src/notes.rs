@@ -1,16 +1,17 @@
 //! Notes, the example resource: routes, validation and queries of one resource in one file.
 //! To add the next resource, copy this file, give it a table in a new migration and merge its
-//! router in `http::router`.
+//! router in `http::routes`.
 
 use anyhow::Context;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::http::{ApiError, AppState};
+use crate::error::ApiError;
 
 /// Longest title accepted, in characters.
 const MAX_TITLE_CHARS: usize = 200;
@@ -47,7 +48,12 @@ impl NewNote {
     }
 }
 
-pub fn router() -> Router<AppState> {
+/// The notes routes, for any state that holds the pool.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PgPool: FromRef<S>,
+{
     Router::new()
         .route("/notes", get(list).post(create))
         .route("/notes/{id}", get(fetch))
@@ -55,7 +61,7 @@ pub fn router() -> Router<AppState> {
 
 /// `POST /notes`: 201 with the new note, or 422 saying what is wrong with it.
 async fn create(
-    State(state): State<AppState>,
+    State(db): State<PgPool>,
     Json(new): Json<NewNote>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
     new.validate()?;
@@ -65,20 +71,17 @@ async fn create(
     .bind(Uuid::new_v4())
     .bind(new.title.trim())
     .bind(&new.body)
-    .fetch_one(&state.db)
+    .fetch_one(&db)
     .await
     .context("cannot insert a note")?;
     Ok((StatusCode::CREATED, Json(note)))
 }
 
 /// `GET /notes/{id}`: the note, or 404.
-async fn fetch(
-    State(state): State<AppState>,
-    Path(id): Path<Uuid>,
-) -> Result<Json<Note>, ApiError> {
+async fn fetch(State(db): State<PgPool>, Path(id): Path<Uuid>) -> Result<Json<Note>, ApiError> {
     sqlx::query_as::<_, Note>("SELECT id, title, body FROM notes WHERE id = $1")
         .bind(id)
-        .fetch_optional(&state.db)
+        .fetch_optional(&db)
         .await
         .context("cannot fetch a note")?
         .map(Json)
@@ -86,11 +89,11 @@ async fn fetch(
 }
 
 /// `GET /notes`: the 100 newest notes, newest first.
-async fn list(State(state): State<AppState>) -> Result<Json<Vec<Note>>, ApiError> {
+async fn list(State(db): State<PgPool>) -> Result<Json<Vec<Note>>, ApiError> {
     let notes = sqlx::query_as::<_, Note>(
         "SELECT id, title, body FROM notes ORDER BY created_at DESC, id LIMIT 100",
     )
-    .fetch_all(&state.db)
+    .fetch_all(&db)
     .await
     .context("cannot list notes")?;
     Ok(Json(notes))

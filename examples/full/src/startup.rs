@@ -1,20 +1,18 @@
 //! Building the service and running it are separate steps: `build` checks the config and binds
 //! the port (port 0 picks a free one, as tests do), `run_until_stopped` serves.
+//!
+//! This is where the slices meet: each adds its part of the shared state in `build`.
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
 use axum::Router;
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 
-use crate::config::ShutdownConfig;
 use crate::config::{Config, HttpConfig};
-use crate::db;
-use crate::health::Readiness;
-use crate::http::{self, AppState};
+use crate::http;
 use crate::server;
-use crate::shutdown;
+use crate::state::AppState;
 
 /// A service bound to its port, ready to serve.
 pub struct Application {
@@ -22,9 +20,8 @@ pub struct Application {
     address: SocketAddr,
     router: Router,
     http: HttpConfig,
-    readiness: Readiness,
-    db: PgPool,
-    shutdown: ShutdownConfig,
+    state: AppState,
+    shutdown: crate::config::ShutdownConfig,
 }
 
 impl Application {
@@ -32,16 +29,20 @@ impl Application {
     /// that cannot work never accepts a connection.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         if config.database.migrate_on_start {
-            db::migrate(&config.database).await?;
+            crate::db::migrate(&config.database).await?;
         }
         // Lazy: the service starts, and `/livez` answers, while the database is still away.
-        let db = db::lazy_pool(&config.database)?;
-        let readiness = Readiness::default();
+        let db = crate::db::lazy_pool(&config.database)?;
+        let readiness = crate::health::Readiness::default();
+        // `/readyz` also asks PostgreSQL.
+        let pool = db.clone();
+        let readiness = readiness.depends_on(move || crate::db::readiness::checks(pool.clone()));
         let state = AppState {
-            readiness: readiness.clone(),
-            db: db.clone(),
+            // Each slice's part, as `state.rs` lists them.
+            readiness,
+            db,
         };
-        let router = http::router(state, &config.http)?;
+        let router = http::router(state.clone(), &config.http)?;
         let listener = TcpListener::bind((config.host, config.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
@@ -51,8 +52,7 @@ impl Application {
             address,
             router,
             http: config.http,
-            readiness,
-            db,
+            state,
             shutdown: config.shutdown,
         })
     }
@@ -63,22 +63,22 @@ impl Application {
     }
 
     /// Serves until `stop` resolves, then shuts down gracefully within the deadline (see
-    /// [`shutdown::run`]). Production passes [`shutdown::signal`]; tests pass a channel they
-    /// control.
+    /// [`shutdown::run`](crate::shutdown::run)). Production passes
+    /// [`shutdown::signal`](crate::shutdown::signal); tests pass a channel they control.
     pub async fn run_until_stopped(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
-        let readiness = self.readiness;
+        let stopping = self.state.clone();
         let stop = async move {
             stop.await;
-            readiness.set_draining();
+            stopping.stop_traffic();
         };
-        shutdown::run(self.shutdown, stop, |drained| async move {
+        crate::shutdown::run(self.shutdown, stop, |drained| async move {
             server::serve(self.listener, self.router, &self.http, drained).await;
             // Last, so requests still draining had their connections.
-            self.db.close().await;
+            self.state.close().await;
         })
         .await
     }

@@ -3,6 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Config;
+use crate::startup::Application;
+
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
@@ -15,4 +18,16 @@ pub enum Command {
     /// Serve HTTP until stopped (the default when no command is given).
     #[default]
     Serve,
+}
+
+impl Command {
+    /// Runs the command to its end: for `serve`, until the service is stopped.
+    pub async fn run(self, config: Config) -> anyhow::Result<()> {
+        match self {
+            Self::Serve => {
+                let app = Application::build(config).await?;
+                app.run_until_stopped().await
+            }
+        }
+    }
 }

@@ -6,6 +6,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod http;
 pub mod server;
 pub mod startup;
+pub mod state;

@@ -5,9 +5,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 
-use minimal_service::cli::{Cli, Command};
+use minimal_service::cli::Cli;
 use minimal_service::config::Config;
-use minimal_service::startup::Application;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -16,18 +15,9 @@ fn main() -> anyhow::Result<()> {
     let config = Config::load()?;
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(run(cli.command.unwrap_or_default(), config));
+    let outcome = runtime.block_on(cli.command.unwrap_or_default().run(config));
     // Whatever still runs here (a handler stuck past the shutdown deadline) is not waited for:
     // the process exits now, as the deadline promised.
     runtime.shutdown_timeout(Duration::from_millis(100));
     outcome
-}
-
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    match command {
-        Command::Serve => {
-            let app = Application::build(config).await?;
-            app.run_until_stopped().await
-        }
-    }
 }

@@ -1,5 +1,7 @@
 //! Building the service and running it are separate steps: `build` checks the config and binds
 //! the port (port 0 picks a free one, as tests do), `run_until_stopped` serves.
+//!
+//! This is where the slices meet: each adds its part of the shared state in `build`.
 
 use std::net::SocketAddr;
 
@@ -8,8 +10,9 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, HttpConfig};
-use crate::http::{self, AppState};
+use crate::http;
 use crate::server;
+use crate::state::AppState;
 
 /// A service bound to its port, ready to serve.
 pub struct Application {
@@ -23,8 +26,10 @@ impl Application {
     /// Prepares everything that can fail on bad config, then binds the port last: a service
     /// that cannot work never accepts a connection.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let state = AppState::default();
-        let router = http::router(state, &config.http)?;
+        let state = AppState {
+            // Each slice's part, as `state.rs` lists them.
+        };
+        let router = http::router(state.clone(), &config.http)?;
         let listener = TcpListener::bind((config.host, config.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;

@@ -21,7 +21,6 @@ use std::net::{IpAddr, Ipv4Addr};
 use anyhow::ensure;
 {%- if database %}
 use secrecy::SecretString;
-use sqlx::postgres::PgConnectOptions;
 {%- endif %}
 {%- if config %}
 use serde::{Deserialize, Serialize};
@@ -210,7 +209,7 @@ impl Default for DatabaseConfig {
 impl DatabaseConfig {
     /// Where the database is and how to log in, without the limits that serving adds. Errors name
     /// the setting, never its value.
-    pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
+    pub fn connect_options(&self) -> anyhow::Result<sqlx::postgres::PgConnectOptions> {
         use anyhow::Context as _;
         use secrecy::ExposeSecret as _;
 
@@ -223,7 +222,7 @@ impl DatabaseConfig {
             url.starts_with("postgres://") || url.starts_with("postgresql://"),
             "database.url must start with postgres:// or postgresql://"
         );
-        let options: PgConnectOptions = url
+        let options: sqlx::postgres::PgConnectOptions = url
             .parse()
             .context("database.url is not a valid PostgreSQL URL")?;
 {%- if config %}

@@ -7,7 +7,6 @@ use tokio::task::JoinHandle;
 
 use api_service::config::Config;
 use api_service::config::ShutdownConfig;
-use api_service::http::AppState;
 use api_service::startup::Application;
 
 /// A running service and a client for it. Dropping it stops the server task.
@@ -50,7 +49,7 @@ impl Drop for TestApp {
     }
 }
 
-/// Test settings: loopback only, a free port, a short shutdown deadline.
+/// Test settings: loopback only, a free port, and deadlines short enough for tests.
 pub fn test_config() -> Config {
     Config {
         host: Ipv4Addr::LOCALHOST.into(),
@@ -89,12 +88,5 @@ async fn start(config: Config) -> TestApp {
         client: reqwest::Client::new(),
         stop: Some(stop),
         server,
-    }
-}
-
-/// State for driving the router without a socket.
-pub fn test_state() -> AppState {
-    AppState {
-        readiness: Default::default(),
     }
 }

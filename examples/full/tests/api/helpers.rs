@@ -13,7 +13,6 @@ use tokio::task::JoinHandle;
 
 use full_service::config::Config;
 use full_service::config::ShutdownConfig;
-use full_service::http::AppState;
 use full_service::startup::Application;
 
 /// A running service and a client for it. Dropping it stops the server task.
@@ -56,7 +55,7 @@ impl Drop for TestApp {
     }
 }
 
-/// Test settings: loopback only, a free port, a short shutdown deadline.
+/// Test settings: loopback only, a free port, and deadlines short enough for tests.
 pub fn test_config() -> Config {
     Config {
         host: Ipv4Addr::LOCALHOST.into(),
@@ -73,10 +72,10 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts the service with [`test_config`] changed by `configure`. Its database URL
-/// points at a closed port: for tests that never reach the database.
+/// Starts the service with [`test_config`] changed by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config();
+    // For tests that never reach the database: nothing listens there.
     config.database.url = Some(SecretString::from(NOWHERE.to_owned()));
     configure(&mut config);
     start(config).await
@@ -127,13 +126,5 @@ async fn start(config: Config) -> TestApp {
         client: reqwest::Client::new(),
         stop: Some(stop),
         server,
-    }
-}
-
-/// State for driving the router without a socket; its pool points nowhere and must not be used.
-pub fn test_state() -> AppState {
-    AppState {
-        readiness: Default::default(),
-        db: PgPool::connect_lazy(NOWHERE).expect("a valid URL"),
     }
 }

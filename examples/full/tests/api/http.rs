@@ -16,7 +16,7 @@ use tower::ServiceExt;
 
 use full_service::http::with_middleware;
 
-use crate::helpers::{spawn_app, spawn_app_with, test_config, test_state};
+use crate::helpers::{spawn_app, spawn_app_with, test_config};
 
 #[tokio::test]
 async fn root_names_the_service() {
@@ -68,9 +68,7 @@ struct Greeting {
 /// The service's middleware around a route that reads a JSON body.
 fn json_route() -> Router {
     let routes = Router::new().route("/greet", post(|Json(_): Json<Greeting>| async { "hi" }));
-    with_middleware(routes, &test_config().http)
-        .unwrap()
-        .with_state(test_state())
+    with_middleware(routes, &test_config().http).unwrap()
 }
 
 #[tokio::test]
@@ -162,9 +160,7 @@ async fn a_panic_is_a_500_that_keeps_its_message_private() {
         panic!("secret detail")
     }
     let routes = Router::new().route("/panic", get(panics));
-    let router = with_middleware(routes, &test_config().http)
-        .unwrap()
-        .with_state(test_state());
+    let router = with_middleware(routes, &test_config().http).unwrap();
 
     let response = router.oneshot(get_request("/panic")).await.unwrap();
 
@@ -185,9 +181,7 @@ async fn slow_requests_get_503_at_the_timeout() {
             "too late"
         }),
     );
-    let router = with_middleware(routes, &config)
-        .unwrap()
-        .with_state(test_state());
+    let router = with_middleware(routes, &config).unwrap();
 
     let response = router.oneshot(get_request("/slow")).await.unwrap();
 
@@ -238,9 +232,8 @@ async fn a_star_allows_any_origin_and_a_trailing_slash_is_ignored() {
     ] {
         let mut config = test_config().http;
         config.cors_allowed_origins = vec![origins.to_owned()];
-        let router = with_middleware(Router::new().route("/", get(|| async { "hi" })), &config)
-            .unwrap()
-            .with_state(test_state());
+        let router =
+            with_middleware(Router::new().route("/", get(|| async { "hi" })), &config).unwrap();
         let request = Request::get("/")
             .header(header::ORIGIN, "https://app.example.com")
             .body(Body::empty())
@@ -267,7 +260,7 @@ async fn unusable_cors_origins_stop_the_router_from_building() {
         let mut config = test_config().http;
         config.cors_allowed_origins = origins.iter().map(|o| o.to_string()).collect();
 
-        let error = with_middleware(Router::new(), &config).unwrap_err();
+        let error = with_middleware(Router::<()>::new(), &config).unwrap_err();
 
         assert!(
             format!("{error:#}").contains("http.cors_allowed_origins"),

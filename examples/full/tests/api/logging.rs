@@ -12,9 +12,9 @@ use tower::ServiceExt;
 
 use full_service::config::LogFormat;
 use full_service::http::with_middleware;
-use full_service::telemetry;
+use full_service::logging;
 
-use crate::helpers::{spawn_app, spawn_app_with, test_config, test_state};
+use crate::helpers::{spawn_app, spawn_app_with, test_config};
 
 #[tokio::test]
 async fn a_request_id_is_made_when_the_client_sends_none() {
@@ -46,7 +46,7 @@ async fn the_clients_request_id_is_kept() {
 #[tokio::test]
 async fn each_request_is_logged_as_json_with_its_route_status_and_id() {
     let captured = Captured::default();
-    let subscriber = telemetry::subscriber(LogFormat::Json, captured.clone()).unwrap();
+    let subscriber = logging::subscriber(LogFormat::Json, captured.clone()).unwrap();
     let _guard = tracing::subscriber::set_default(subscriber);
     let app = spawn_app().await;
 
@@ -75,7 +75,7 @@ async fn each_request_is_logged_as_json_with_its_route_status_and_id() {
 #[tokio::test]
 async fn responses_made_by_the_outer_layers_are_logged_too() {
     let captured = Captured::default();
-    let subscriber = telemetry::subscriber(LogFormat::Json, captured.clone()).unwrap();
+    let subscriber = logging::subscriber(LogFormat::Json, captured.clone()).unwrap();
     let _guard = tracing::subscriber::set_default(subscriber);
     let app = spawn_app_with(|config| config.http.body_limit_bytes = 16).await;
 
@@ -101,9 +101,9 @@ async fn responses_made_by_the_outer_layers_are_logged_too() {
 #[tokio::test]
 async fn a_panic_is_logged_inside_its_request_span() {
     let captured = Captured::default();
-    let subscriber = telemetry::subscriber(LogFormat::Json, captured.clone()).unwrap();
+    let subscriber = logging::subscriber(LogFormat::Json, captured.clone()).unwrap();
     let _guard = tracing::subscriber::set_default(subscriber);
-    telemetry::log_panics();
+    logging::log_panics();
     async fn panics() -> &'static str {
         panic!("on purpose")
     }
@@ -111,8 +111,7 @@ async fn a_panic_is_logged_inside_its_request_span() {
         Router::new().route("/panic", get(panics)),
         &test_config().http,
     )
-    .unwrap()
-    .with_state(test_state());
+    .unwrap();
     let request = Request::get("/panic")
         .header("x-request-id", "panicking")
         .body(Body::empty())
@@ -134,7 +133,7 @@ async fn a_panic_is_logged_inside_its_request_span() {
 #[tokio::test]
 async fn probes_stay_out_of_the_request_log() {
     let captured = Captured::default();
-    let subscriber = telemetry::subscriber(LogFormat::Json, captured.clone()).unwrap();
+    let subscriber = logging::subscriber(LogFormat::Json, captured.clone()).unwrap();
     let _guard = tracing::subscriber::set_default(subscriber);
     let app = spawn_app().await;
 

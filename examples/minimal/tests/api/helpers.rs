@@ -5,7 +5,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use tokio::task::JoinHandle;
 
 use minimal_service::config::Config;
-use minimal_service::http::AppState;
 use minimal_service::startup::Application;
 
 /// A running service and a client for it. Dropping it stops the server task.
@@ -35,7 +34,7 @@ impl Drop for TestApp {
     }
 }
 
-/// Test settings: loopback only, a free port.
+/// Test settings: loopback only, a free port, and deadlines short enough for tests.
 pub fn test_config() -> Config {
     Config {
         host: Ipv4Addr::LOCALHOST.into(),
@@ -66,9 +65,4 @@ async fn start(config: Config) -> TestApp {
         client: reqwest::Client::new(),
         server,
     }
-}
-
-/// State for driving the router without a socket.
-pub fn test_state() -> AppState {
-    AppState::default()
 }

@@ -1,44 +1,24 @@
-//! HTTP: the router, the state its handlers share, and the layers every request passes through.
-
-pub mod error;
+//! HTTP: the routes of every slice, and the layers every request passes through.
 
 use std::any::Any;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use axum::body::to_bytes;
-use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use sqlx::PgPool;
-use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
-use tracing::{Level, Span};
-
-pub use error::ApiError;
 
 use crate::config::HttpConfig;
-use crate::health::{self, Readiness};
-use crate::notes;
-
-/// What handlers share. Cloned for every request, so every field is a cheap handle.
-#[derive(Clone)]
-pub struct AppState {
-    /// Whether `/readyz` may report ready.
-    pub readiness: Readiness,
-    /// The connection pool (factor VI: state lives in a backing service, not in the process).
-    pub db: PgPool,
-}
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Every route and its middleware, but no socket: tests call it with `tower::ServiceExt::oneshot`.
 ///
@@ -51,20 +31,18 @@ pub fn router(state: AppState, config: &HttpConfig) -> anyhow::Result<Router> {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(about))
-        .merge(health::router())
-        .merge(notes::router())
         // Unknown paths and methods get the same JSON error body as every other failure.
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// Puts `routes` behind the layers every request gets, innermost first: panic catching, a
-/// timeout, a body size limit, CORS, JSON bodies for every error, security headers, the
-/// request log and request ids. Public so tests can put routes of their own behind it.
-pub fn with_middleware(
-    routes: Router<AppState>,
-    config: &HttpConfig,
-) -> anyhow::Result<Router<AppState>> {
+/// timeout, a body size limit, CORS, JSON bodies for every error, security headers, and the
+/// request log when there is one. Public so tests can put routes of their own behind it.
+pub fn with_middleware<S>(routes: Router<S>, config: &HttpConfig) -> anyhow::Result<Router<S>>
+where
+    S: Clone + Send + Sync + 'static,
+{
     let routes = routes
         .layer(CatchPanicLayer::custom(internal_error_on_panic))
         .layer(TimeoutLayer::with_status_code(
@@ -89,13 +67,6 @@ pub fn with_middleware(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    // Outside everything else, so every response is logged, and inside the request id, so the id
-    // exists before anything logs: a client's own `x-request-id` is kept, otherwise a UUID is
-    // made; either way it is sent back in the response.
-    let routes = routes
-        .layer(request_log())
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
     Ok(routes)
 }
 
@@ -208,57 +179,4 @@ fn internal_error_on_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("no message");
     ApiError::Internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
-}
-
-type RequestLog =
-    TraceLayer<SharedClassifier<ServerErrorsAsFailures>, fn(&Request) -> Span, (), LogResponse>;
-
-/// Request logs: one INFO line per response with status and latency, inside a span that carries
-/// method, route pattern, path and request id; failures (5xx) are logged at ERROR.
-fn request_log() -> RequestLog {
-    TraceLayer::new_for_http()
-        .make_span_with(request_span as fn(&Request) -> Span)
-        .on_request(())
-        .on_response(LogResponse)
-}
-
-/// The span every line logged during a request carries: method, route pattern, path and
-/// request id.
-fn request_span(request: &Request) -> Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("", MatchedPath::as_str);
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        route,
-        path = request.uri().path(),
-        request_id,
-    )
-}
-
-/// Logs each response at INFO, except probe answers (`application/health+json`): orchestrators
-/// ask for them every few seconds on every replica, so they are logged at DEBUG, and a failing
-/// probe logs its own warning.
-#[derive(Clone, Copy)]
-struct LogResponse;
-
-impl<B> OnResponse<B> for LogResponse {
-    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
-        let is_probe = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|value| value == "application/health+json");
-        let level = if is_probe { Level::DEBUG } else { Level::INFO };
-        DefaultOnResponse::new()
-            .level(level)
-            .latency_unit(LatencyUnit::Millis)
-            .on_response(response, latency, span);
-    }
 }

@@ -1,9 +1,16 @@
-//! Settings (factor III: config in the environment). Only the variables platforms set themselves
-//! are read (see [`Config::load`]); everything else keeps the defaults in this file.
+//! Settings, typed and checked before anything starts (factor III: config in the environment).
+//!
+//! This file holds what the service can be told, with its defaults, and the checks types alone
+//! cannot make. Where values come from is [`Config::load`]'s job, in its own module.
+//!
+//! A bad value stops the service before it binds. Every error names the key, and never the
+//! value itself: it may be a secret under the wrong key.
+
+mod platform;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use anyhow::{Context, ensure};
+use anyhow::ensure;
 
 /// Everything the service can be told. The defaults suit local development.
 #[derive(Debug, Clone)]
@@ -54,18 +61,6 @@ impl Default for HttpConfig {
 }
 
 impl Config {
-    /// Reads the variables platforms set themselves; everything else keeps its default.
-    pub fn load() -> anyhow::Result<Self> {
-        let mut config = Self::default();
-        if let Ok(port) = std::env::var("PORT") {
-            config.port = port
-                .parse()
-                .context("PORT must be a port number between 1 and 65535")?;
-        }
-        config.validate()?;
-        Ok(config)
-    }
-
     /// Checks what types alone cannot, so a bad value stops the service before it binds.
     pub fn validate(&self) -> anyhow::Result<()> {
         ensure!(self.port != 0, "port must be between 1 and 65535");

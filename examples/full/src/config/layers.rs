@@ -1,9 +1,7 @@
-//! Settings, typed and checked before anything starts (factor III: config in the environment).
-//!
-//! Each layer overrides the one before it:
-//! 1. the defaults in this file;
+//! Where settings come from (the config slice). Each layer overrides the one before it:
+//! 1. the defaults in `config`;
 //! 2. a TOML file, when `FULL_SERVICE_CONFIG_PATH` names one (keys as in `config` output);
-//! 3. the variables platforms set themselves (see [`platform_variables`]);
+//! 3. the variables platforms set themselves (see [`PLATFORM_VARIABLES`]);
 //! 4. `FULL_SERVICE_*` variables, nested keys joined by `__`: `FULL_SERVICE_HTTP__BODY_LIMIT_BYTES`;
 //! 5. `FULL_SERVICE_*_FILE` variables naming a file that holds the value, the way container
 //!    platforms hand out secrets: `FULL_SERVICE_<KEY>_FILE=/run/secrets/<key>`.
@@ -11,162 +9,22 @@
 //! A `.env` file, when present, is read into the environment first: a convenience for local
 //! development that never overrides a variable already set. `.env.example` lists every variable.
 //!
-//! A bad value stops the service before it binds. Every error names the key, where the value came
-//! from and what was expected, and never the value itself: it may be a secret under the wrong key.
+//! Every error names the key, where the value came from and what was expected, and never the
+//! value itself.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use anyhow::{Context, ensure};
+use anyhow::Context;
 use figment::error::{Actual, Kind};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
-use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+
+use super::Config;
 
 /// Prefix of every variable this service reads, besides the ones platforms set themselves
-/// (see [`platform_variables`]).
+/// (see [`PLATFORM_VARIABLES`]).
 pub const ENV_PREFIX: &str = "FULL_SERVICE_";
-
-/// Everything the service can be told. The defaults suit local development.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
-    /// Address to listen on. `0.0.0.0` accepts connections from outside a container.
-    pub host: IpAddr,
-    /// Port to listen on (factor VII: port binding).
-    pub port: u16,
-    /// Limits on every HTTP request.
-    pub http: HttpConfig,
-    /// Log output.
-    pub log: LogConfig,
-    /// Graceful shutdown.
-    pub shutdown: ShutdownConfig,
-    /// The PostgreSQL database (factor IV: an attached resource, located by config alone).
-    pub database: DatabaseConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            port: 8080,
-            http: HttpConfig::default(),
-            log: LogConfig::default(),
-            shutdown: ShutdownConfig::default(),
-            database: DatabaseConfig::default(),
-        }
-    }
-}
-
-/// Bounds that keep one client from holding the service.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HttpConfig {
-    /// Seconds a request may take before it is answered with 503 Service Unavailable.
-    pub request_timeout_secs: u64,
-    /// Largest request body accepted, in bytes; larger ones get 413 Payload Too Large.
-    pub body_limit_bytes: usize,
-    /// Origins whose browser scripts may call this service (`https://app.example.com`), or
-    /// `["*"]` for any origin (without credentials). Empty, the default, allows no cross-origin
-    /// calls.
-    pub cors_allowed_origins: Vec<String>,
-    /// Seconds a connection may take to send a complete request head. The same limit closes a
-    /// keep-alive connection that sits idle between requests.
-    pub header_read_timeout_secs: u64,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            request_timeout_secs: 30,
-            body_limit_bytes: 1024 * 1024,
-            cors_allowed_origins: Vec::new(),
-            header_read_timeout_secs: 10,
-        }
-    }
-}
-
-/// Log output (factor XI: logs are an event stream on stdout).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogConfig {
-    /// `auto` (JSON when stdout is not a terminal, text when it is), `json` or `text`.
-    /// Levels come from `RUST_LOG`.
-    pub format: LogFormat,
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// JSON unless stdout is a terminal.
-    #[default]
-    Auto,
-    /// One JSON object per line, for log collectors.
-    Json,
-    /// Human-readable text, for terminals.
-    Text,
-}
-
-/// Graceful shutdown (factor IX: disposability).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ShutdownConfig {
-    /// Seconds to keep serving after the stop signal while readiness already fails, so load
-    /// balancers stop sending traffic before the listener closes. Zero where the platform
-    /// waits itself (a Kubernetes `preStop` sleep).
-    pub drain_delay_secs: u64,
-    /// Seconds from the stop signal until the process exits whatever is still open. Keep it
-    /// below the platform's grace period (10 s for `docker stop`, 30 s on Kubernetes).
-    pub timeout_secs: u64,
-}
-
-impl Default for ShutdownConfig {
-    fn default() -> Self {
-        Self {
-            drain_delay_secs: 0,
-            timeout_secs: 8,
-        }
-    }
-}
-
-/// Where the database is and how the pool uses it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseConfig {
-    /// `postgres://user:password@host:5432/name`. Platforms set `DATABASE_URL`;
-    /// `FULL_SERVICE_DATABASE__URL` overrides it. A secret: it usually holds the password.
-    #[serde(deserialize_with = "secret", serialize_with = "redacted")]
-    pub url: Option<SecretString>,
-    /// Replaces the password in `url` when set, so the URL can sit in plain config and the
-    /// password in a secret file (`FULL_SERVICE_DATABASE__PASSWORD_FILE`).
-    #[serde(deserialize_with = "secret", serialize_with = "redacted")]
-    pub password: Option<SecretString>,
-    /// Most connections the pool keeps open.
-    pub max_connections: u32,
-    /// Milliseconds a request waits for a free connection before it fails.
-    pub acquire_timeout_ms: u64,
-    /// Milliseconds a statement may run before PostgreSQL cancels it; 0 means no limit.
-    pub statement_timeout_ms: u64,
-    /// Apply pending migrations when `serve` starts. Off by default: run the `migrate` command
-    /// as its own release step, so replicas starting together never race to migrate.
-    pub migrate_on_start: bool,
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        Self {
-            url: None,
-            password: None,
-            max_connections: 10,
-            acquire_timeout_ms: 3_000,
-            statement_timeout_ms: 10_000,
-            migrate_on_start: false,
-        }
-    }
-}
 
 impl Config {
     /// Reads every layer (see the module docs) and checks the result.
@@ -183,9 +41,10 @@ impl Config {
         if let Some(path) = std::env::var_os(format!("{ENV_PREFIX}CONFIG_PATH")) {
             figment = figment.merge(config_file(Path::new(&path))?);
         }
-        figment = figment
-            .merge(platform_variables())
-            .merge(prefixed_variables());
+        for variable in platform_variables() {
+            figment = figment.merge(variable);
+        }
+        figment = figment.merge(prefixed_variables());
         for secret in secret_variables() {
             figment = figment.merge(secret);
         }
@@ -201,33 +60,23 @@ impl Config {
     pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
         toml::to_string_pretty(self).context("cannot print the configuration")
     }
-
-    /// Checks what types alone cannot, so a bad value stops the service before it binds.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        ensure!(self.port != 0, "port must be between 1 and 65535");
-        ensure!(
-            self.http.request_timeout_secs > 0,
-            "http.request_timeout_secs must be at least 1"
-        );
-        ensure!(
-            self.http.header_read_timeout_secs > 0,
-            "http.header_read_timeout_secs must be at least 1"
-        );
-        ensure!(
-            self.shutdown.drain_delay_secs < self.shutdown.timeout_secs,
-            "shutdown.drain_delay_secs must be less than shutdown.timeout_secs"
-        );
-        self.database
-            .connect_options()
-            .context("database.url is not usable")?;
-        Ok(())
-    }
 }
 
 /// Keys that hold secrets. Their values are taken as text exactly as given, where other values
 /// are parsed (figment would read a password `007` as the number 7), and `config` prints them
-/// as `[REDACTED]`. Add a secret setting here and give its field `secret` and `redacted`.
-const SECRET_KEYS: &[&str] = &["database.url", "database.password"];
+/// as `[REDACTED]`.
+const SECRET_KEYS: &[&str] = &[
+    // Give each one's field `#[serde(with = "layers::secret")]` as well.
+    "database.url",
+    "database.password",
+];
+
+/// The variables platforms set themselves, and the key each sets.
+pub const PLATFORM_VARIABLES: &[(&str, &str)] = &[
+    // Heroku, Cloud Run, Fly and Render set `PORT`.
+    ("PORT", "port"),
+    ("DATABASE_URL", "database.url"),
+];
 
 /// The key a variable name (prefix removed) sets: `HTTP__BODY_LIMIT_BYTES` sets
 /// `http.body_limit_bytes`.
@@ -239,10 +88,31 @@ fn is_secret(key: &str) -> bool {
     SECRET_KEYS.contains(&key)
 }
 
-/// The variables platforms set themselves: `PORT` (Heroku, Cloud Run, Fly, Render), and
-/// `DATABASE_URL`, which [`secret_variables`] reads as a secret.
-fn platform_variables() -> impl Provider {
-    Named::environment(Env::raw().only(&["PORT"]), "")
+/// A variable's text as the value of `key`: parsed like figment parses variables (`8080` is a
+/// number, `true` a boolean), except for secrets, which stay text exactly as given.
+fn value_of(key: &str, text: &str) -> Value {
+    if is_secret(key) {
+        Value::from(text.to_owned())
+    } else {
+        let Ok(value) = text.parse::<Value>();
+        value
+    }
+}
+
+/// Those of the [`PLATFORM_VARIABLES`] that are set. Each is a provider of its own, so an error
+/// names its variable.
+fn platform_variables() -> Vec<impl Provider> {
+    PLATFORM_VARIABLES
+        .iter()
+        .filter_map(|&(variable, key)| {
+            let text = std::env::var(variable).ok()?;
+            let source = format!("environment variable {variable}");
+            Some(Named::fixed(
+                Serialized::default(key, value_of(key, &text)),
+                source,
+            ))
+        })
+        .collect()
 }
 
 /// `FULL_SERVICE_*` variables but the config file's path, `*_FILE` references and secrets.
@@ -289,17 +159,10 @@ fn variable_of(prefix: &str, key: &[&str]) -> String {
     format!("{prefix}{}", key.join("__").to_ascii_uppercase())
 }
 
-/// Secrets set by environment variables, as text: the platform's `DATABASE_URL`, then `FULL_SERVICE_*`.
-/// Each is a provider of its own, so an error names its variable.
+/// Secrets set by `FULL_SERVICE_*` variables, as text. Each is a provider of its own, so an
+/// error names its variable.
 fn secret_variables() -> Vec<impl Provider> {
     let mut secrets = Vec::new();
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        let source = "environment variable DATABASE_URL".to_owned();
-        secrets.push(Named::fixed(
-            Serialized::default("database.url", url),
-            source,
-        ));
-    }
     for (name, value) in std::env::vars_os() {
         let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
             continue;
@@ -330,15 +193,9 @@ fn file_variables() -> anyhow::Result<Vec<impl Provider>> {
         let contents = std::fs::read_to_string(&path)
             .with_context(|| format!("{variable} names a file that cannot be read"))?;
         let text = contents.trim_end_matches(['\r', '\n']);
-        let value = if is_secret(key.as_str()) {
-            Value::from(text.to_owned())
-        } else {
-            let Ok(value) = text.parse::<Value>();
-            value
-        };
         let source = format!("the file {variable} names");
         files.push(Named::fixed(
-            Serialized::default(key.as_str(), value),
+            Serialized::default(key.as_str(), value_of(key.as_str(), text)),
             source,
         ));
     }
@@ -463,52 +320,57 @@ fn kind_of(actual: &Actual) -> &'static str {
     }
 }
 
-/// Reads a secret whatever it looks like: from the environment `1234` arrives as a number, and a
-/// type error would quote it.
-fn secret<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<SecretString>, D::Error> {
-    struct AnyScalar;
+/// How secret settings are read and printed, for `#[serde(with = "layers::secret")]`.
+pub(super) mod secret {
+    use secrecy::SecretString;
 
-    impl serde::de::Visitor<'_> for AnyScalar {
-        type Value = String;
+    /// Reads a secret whatever it looks like: from the environment `1234` arrives as a number,
+    /// and a type error would quote it.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<SecretString>, D::Error> {
+        struct AnyScalar;
 
-        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-            formatter.write_str("a string")
+        impl serde::de::Visitor<'_> for AnyScalar {
+            type Value = String;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a string")
+            }
+
+            fn visit_str<E>(self, value: &str) -> Result<String, E> {
+                Ok(value.to_owned())
+            }
+
+            fn visit_i64<E>(self, value: i64) -> Result<String, E> {
+                Ok(value.to_string())
+            }
+
+            fn visit_u64<E>(self, value: u64) -> Result<String, E> {
+                Ok(value.to_string())
+            }
+
+            fn visit_f64<E>(self, value: f64) -> Result<String, E> {
+                Ok(value.to_string())
+            }
+
+            fn visit_bool<E>(self, value: bool) -> Result<String, E> {
+                Ok(value.to_string())
+            }
         }
 
-        fn visit_str<E>(self, value: &str) -> Result<String, E> {
-            Ok(value.to_owned())
-        }
-
-        fn visit_i64<E>(self, value: i64) -> Result<String, E> {
-            Ok(value.to_string())
-        }
-
-        fn visit_u64<E>(self, value: u64) -> Result<String, E> {
-            Ok(value.to_string())
-        }
-
-        fn visit_f64<E>(self, value: f64) -> Result<String, E> {
-            Ok(value.to_string())
-        }
-
-        fn visit_bool<E>(self, value: bool) -> Result<String, E> {
-            Ok(value.to_string())
-        }
+        let value = deserializer.deserialize_any(AnyScalar)?;
+        Ok(Some(SecretString::from(value)))
     }
 
-    let value = deserializer.deserialize_any(AnyScalar)?;
-    Ok(Some(SecretString::from(value)))
-}
-
-/// Prints a secret as `[REDACTED]`.
-fn redacted<S: serde::Serializer>(
-    value: &Option<SecretString>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(_) => serializer.serialize_str("[REDACTED]"),
-        None => serializer.serialize_none(),
+    /// Prints a secret as `[REDACTED]`.
+    pub fn serialize<S: serde::Serializer>(
+        value: &Option<SecretString>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(_) => serializer.serialize_str("[REDACTED]"),
+            None => serializer.serialize_none(),
+        }
     }
 }

@@ -1,6 +1,4 @@
-//! HTTP: the router, the state its handlers share, and the layers every request passes through.
-
-pub mod error;
+//! HTTP: the routes of every slice, and the layers every request passes through.
 
 use std::any::Any;
 use std::time::Duration;
@@ -18,13 +16,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use error::ApiError;
-
 use crate::config::HttpConfig;
-
-/// What handlers share. Cloned for every request, so every field is a cheap handle.
-#[derive(Clone, Default)]
-pub struct AppState {}
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Every route and its middleware, but no socket: tests call it with `tower::ServiceExt::oneshot`.
 ///
@@ -37,17 +31,20 @@ pub fn router(state: AppState, config: &HttpConfig) -> anyhow::Result<Router> {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(about))
+        .merge(crate::health::router())
+        .merge(crate::notes::router())
         // Unknown paths and methods get the same JSON error body as every other failure.
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// Puts `routes` behind the layers every request gets, innermost first: panic catching, a
-/// timeout, a body size limit, CORS, JSON bodies for every error, security headers. Public so tests can put routes of their own behind it.
-pub fn with_middleware(
-    routes: Router<AppState>,
-    config: &HttpConfig,
-) -> anyhow::Result<Router<AppState>> {
+/// timeout, a body size limit, CORS, JSON bodies for every error, security headers, and the
+/// request log when there is one. Public so tests can put routes of their own behind it.
+pub fn with_middleware<S>(routes: Router<S>, config: &HttpConfig) -> anyhow::Result<Router<S>>
+where
+    S: Clone + Send + Sync + 'static,
+{
     let routes = routes
         .layer(CatchPanicLayer::custom(internal_error_on_panic))
         .layer(TimeoutLayer::with_status_code(
@@ -72,6 +69,7 @@ pub fn with_middleware(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
+    let routes = crate::logging::with_request_log(routes);
     Ok(routes)
 }
 

@@ -1,0 +1,141 @@
+//! Settings, typed and checked before anything starts (factor III: config in the environment).
+//!
+//! This file holds what the service can be told, with its defaults, and the checks types alone
+//! cannot make. Where values come from is [`Config::load`]'s job, in its own module.
+//!
+//! A bad value stops the service before it binds. Every error names the key, and never the
+//! value itself: it may be a secret under the wrong key.
+
+mod layers;
+
+pub use layers::ENV_PREFIX;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use anyhow::ensure;
+use serde::{Deserialize, Serialize};
+
+/// Everything the service can be told. The defaults suit local development.
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on. `0.0.0.0` accepts connections from outside a container.
+    pub host: IpAddr,
+    /// Port to listen on (factor VII: port binding).
+    pub port: u16,
+    /// Limits on every HTTP request.
+    pub http: HttpConfig,
+    /// Log output.
+    pub logging: LoggingConfig,
+    /// Graceful shutdown.
+    pub shutdown: ShutdownConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 8080,
+            http: HttpConfig::default(),
+            logging: LoggingConfig::default(),
+            shutdown: ShutdownConfig::default(),
+        }
+    }
+}
+
+/// Bounds that keep one client from holding the service.
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Seconds a request may take before it is answered with 503 Service Unavailable.
+    pub request_timeout_secs: u64,
+    /// Largest request body accepted, in bytes; larger ones get 413 Payload Too Large.
+    pub body_limit_bytes: usize,
+    /// Origins whose browser scripts may call this service (`https://app.example.com`), or
+    /// `["*"]` for any origin (without credentials). Empty, the default, allows no cross-origin
+    /// calls.
+    pub cors_allowed_origins: Vec<String>,
+    /// Seconds a connection may take to send a complete request head. The same limit closes a
+    /// keep-alive connection that sits idle between requests.
+    pub header_read_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+            cors_allowed_origins: Vec::new(),
+            header_read_timeout_secs: 10,
+        }
+    }
+}
+
+/// Log output (factor XI: logs are an event stream on stdout).
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
+pub struct LoggingConfig {
+    /// `auto` (JSON when stdout is not a terminal, text when it is), `json` or `text`.
+    /// Levels come from `RUST_LOG`.
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// JSON unless stdout is a terminal.
+    #[default]
+    Auto,
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable text, for terminals.
+    Text,
+}
+
+/// Graceful shutdown (factor IX: disposability).
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
+pub struct ShutdownConfig {
+    /// Seconds to keep serving after the stop signal while readiness already fails, so load
+    /// balancers stop sending traffic before the listener closes. Zero where the platform
+    /// waits itself (a Kubernetes `preStop` sleep).
+    pub drain_delay_secs: u64,
+    /// Seconds from the stop signal until the process exits whatever is still open. Keep it
+    /// below the platform's grace period (10 s for `docker stop`, 30 s on Kubernetes).
+    pub timeout_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            drain_delay_secs: 0,
+            timeout_secs: 8,
+        }
+    }
+}
+
+impl Config {
+    /// Checks what types alone cannot, so a bad value stops the service before it binds.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        ensure!(self.port != 0, "port must be between 1 and 65535");
+        ensure!(
+            self.http.request_timeout_secs > 0,
+            "http.request_timeout_secs must be at least 1"
+        );
+        ensure!(
+            self.http.header_read_timeout_secs > 0,
+            "http.header_read_timeout_secs must be at least 1"
+        );
+        ensure!(
+            self.shutdown.drain_delay_secs < self.shutdown.timeout_secs,
+            "shutdown.drain_delay_secs must be less than shutdown.timeout_secs"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,213 @@
+//! Settings, typed and checked before anything starts (factor III: config in the environment).
+//!
+//! This file holds what the service can be told, with its defaults, and the checks types alone
+//! cannot make. Where values come from is [`Config::load`]'s job, in its own module.
+//!
+//! A bad value stops the service before it binds. Every error names the key, and never the
+//! value itself: it may be a secret under the wrong key.
+
+mod layers;
+
+pub use layers::ENV_PREFIX;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use anyhow::ensure;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Everything the service can be told. The defaults suit local development.
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on. `0.0.0.0` accepts connections from outside a container.
+    pub host: IpAddr,
+    /// Port to listen on (factor VII: port binding).
+    pub port: u16,
+    /// Limits on every HTTP request.
+    pub http: HttpConfig,
+    /// Log output.
+    pub logging: LoggingConfig,
+    /// Graceful shutdown.
+    pub shutdown: ShutdownConfig,
+    /// The PostgreSQL database (factor IV: an attached resource, located by config alone).
+    pub database: DatabaseConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 8080,
+            http: HttpConfig::default(),
+            logging: LoggingConfig::default(),
+            shutdown: ShutdownConfig::default(),
+            database: DatabaseConfig::default(),
+        }
+    }
+}
+
+/// Bounds that keep one client from holding the service.
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Seconds a request may take before it is answered with 503 Service Unavailable.
+    pub request_timeout_secs: u64,
+    /// Largest request body accepted, in bytes; larger ones get 413 Payload Too Large.
+    pub body_limit_bytes: usize,
+    /// Origins whose browser scripts may call this service (`https://app.example.com`), or
+    /// `["*"]` for any origin (without credentials). Empty, the default, allows no cross-origin
+    /// calls.
+    pub cors_allowed_origins: Vec<String>,
+    /// Seconds a connection may take to send a complete request head. The same limit closes a
+    /// keep-alive connection that sits idle between requests.
+    pub header_read_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+            cors_allowed_origins: Vec::new(),
+            header_read_timeout_secs: 10,
+        }
+    }
+}
+
+/// Log output (factor XI: logs are an event stream on stdout).
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
+pub struct LoggingConfig {
+    /// `auto` (JSON when stdout is not a terminal, text when it is), `json` or `text`.
+    /// Levels come from `RUST_LOG`.
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// JSON unless stdout is a terminal.
+    #[default]
+    Auto,
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable text, for terminals.
+    Text,
+}
+
+/// Graceful shutdown (factor IX: disposability).
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
+pub struct ShutdownConfig {
+    /// Seconds to keep serving after the stop signal while readiness already fails, so load
+    /// balancers stop sending traffic before the listener closes. Zero where the platform
+    /// waits itself (a Kubernetes `preStop` sleep).
+    pub drain_delay_secs: u64,
+    /// Seconds from the stop signal until the process exits whatever is still open. Keep it
+    /// below the platform's grace period (10 s for `docker stop`, 30 s on Kubernetes).
+    pub timeout_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            drain_delay_secs: 0,
+            timeout_secs: 8,
+        }
+    }
+}
+
+/// Where the database is and how the pool uses it.
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `postgres://user:password@host:5432/name`, usually from `DATABASE_URL`, which platforms
+    /// set themselves. A secret: it usually holds the password.
+    #[serde(with = "layers::secret")]
+    pub url: Option<SecretString>,
+    /// Replaces the password in `url` when set, so the URL can sit in plain config and the
+    /// password in a secret file (`FULL_SERVICE_DATABASE__PASSWORD_FILE`).
+    #[serde(with = "layers::secret")]
+    pub password: Option<SecretString>,
+    /// Most connections the pool keeps open.
+    pub max_connections: u32,
+    /// Milliseconds a request waits for a free connection before it fails.
+    pub acquire_timeout_ms: u64,
+    /// Milliseconds a statement may run before PostgreSQL cancels it; 0 means no limit.
+    pub statement_timeout_ms: u64,
+    /// Apply pending migrations when `serve` starts. Off by default: run the `migrate` command
+    /// as its own release step, so replicas starting together never race to migrate.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            password: None,
+            max_connections: 10,
+            acquire_timeout_ms: 3_000,
+            statement_timeout_ms: 10_000,
+            migrate_on_start: false,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// Where the database is and how to log in, without the limits that serving adds. Errors name
+    /// the setting, never its value.
+    pub fn connect_options(&self) -> anyhow::Result<sqlx::postgres::PgConnectOptions> {
+        use anyhow::Context as _;
+        use secrecy::ExposeSecret as _;
+
+        let url = self
+            .url
+            .as_ref()
+            .context("database.url is not set: set DATABASE_URL")?;
+        let url = url.expose_secret();
+        ensure!(
+            url.starts_with("postgres://") || url.starts_with("postgresql://"),
+            "database.url must start with postgres:// or postgresql://"
+        );
+        let options: sqlx::postgres::PgConnectOptions = url
+            .parse()
+            .context("database.url is not a valid PostgreSQL URL")?;
+        // `database.password` keeps the password out of the URL, e.g. in a secret file.
+        let options = match &self.password {
+            Some(password) => options.password(password.expose_secret()),
+            None => options,
+        };
+        Ok(options)
+    }
+}
+
+impl Config {
+    /// Checks what types alone cannot, so a bad value stops the service before it binds.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        ensure!(self.port != 0, "port must be between 1 and 65535");
+        ensure!(
+            self.http.request_timeout_secs > 0,
+            "http.request_timeout_secs must be at least 1"
+        );
+        ensure!(
+            self.http.header_read_timeout_secs > 0,
+            "http.header_read_timeout_secs must be at least 1"
+        );
+        ensure!(
+            self.shutdown.drain_delay_secs < self.shutdown.timeout_secs,
+            "shutdown.drain_delay_secs must be less than shutdown.timeout_secs"
+        );
+        self.database
+            .connect_options()
+            .map_err(|error| error.context("database.url is not usable"))?;
+        Ok(())
+    }
+}
