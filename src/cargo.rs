@@ -108,7 +108,7 @@ pub fn build_all_on_service(
         Combo::ALL_ON.label()
     ));
     let (render, bin) = render_and_build(project, Combo::ALL_ON);
-    let config = render.read("src/config.rs");
+    let config = render.read("src/config/layers.rs");
     let env_prefix = config
         .lines()
         .find_map(|line| {
@@ -116,7 +116,7 @@ pub fn build_all_on_service(
                 .strip_prefix("pub const ENV_PREFIX: &str = \"")?
                 .strip_suffix("\";")
         })
-        .unwrap_or_else(|| panic!("no ENV_PREFIX in the rendered src/config.rs:\n{config}"))
+        .unwrap_or_else(|| panic!("no ENV_PREFIX in the rendered src/config/layers.rs:\n{config}"))
         .to_owned();
     assert_eq!(
         env_prefix, expected_env_prefix,

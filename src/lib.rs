@@ -19,7 +19,8 @@
 //! - [`files`]: temporary folders, listing and copying file trees;
 //! - [`wait`]: polling for a condition with a deadline;
 //! - [`random`]: random names and ids;
-//! - [`report`]: progress lines and their figures.
+//! - [`report`]: progress lines and their figures;
+//! - [`update`]: `cargo template-update` and template histories for its tests.
 
 pub mod cargo;
 pub mod combos;
@@ -36,4 +37,5 @@ pub mod render;
 pub mod report;
 pub mod slices;
 pub mod tools;
+pub mod update;
 pub mod wait;

@@ -13,8 +13,105 @@ use crate::combos::Combo;
 use crate::command::{describe_output, output_text};
 use crate::files::{copy_tree, list_files, new_temp_dir};
 
-/// The cargo-generate release the template is tested with (see .ci/run).
+/// The cargo-generate release the template is tested with (see .ci/run): the newest that
+/// builds on the stable toolchain renders declare.
 pub const CARGO_GENERATE_VERSION: &str = "0.23.14";
+
+/// The newest cargo-generate release, which needs a newer rustc (.ci/run builds it with the
+/// nightly toolchain). The template is proven against it too.
+pub const NEWEST_CARGO_GENERATE_VERSION: &str = "0.26.0";
+
+/// Where .ci/run installs the newest release, apart from the pinned one.
+pub const NEWEST_CARGO_GENERATE_ROOT: &str = ".local/share/template-ci/cargo-generate-0.26.0";
+
+/// Set to `1` to run without the newest cargo-generate: the tests that compare it with the
+/// pinned release then say that they skipped it. For machines that cannot build it.
+pub const SKIP_NEWEST_VARIABLE: &str = "TEMPLATE_HARNESS_SKIP_NEWEST_CARGO_GENERATE";
+
+/// Which cargo-generate release runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CargoGenerate {
+    /// [`CARGO_GENERATE_VERSION`], for everything.
+    #[default]
+    Pinned,
+    /// [`NEWEST_CARGO_GENERATE_VERSION`], for a subset.
+    Newest,
+}
+
+impl CargoGenerate {
+    /// The releases a test runs with: both, unless [`SKIP_NEWEST_VARIABLE`] says otherwise.
+    pub fn all() -> Vec<Self> {
+        if std::env::var(SKIP_NEWEST_VARIABLE).as_deref() == Ok("1") {
+            crate::report::progress(&format!(
+                "[cargo-generate] {SKIP_NEWEST_VARIABLE}=1: skipping cargo-generate \
+                 {NEWEST_CARGO_GENERATE_VERSION}, running {CARGO_GENERATE_VERSION} only"
+            ));
+            vec![Self::Pinned]
+        } else {
+            vec![Self::Pinned, Self::Newest]
+        }
+    }
+
+    pub fn version(self) -> &'static str {
+        match self {
+            Self::Pinned => CARGO_GENERATE_VERSION,
+            Self::Newest => NEWEST_CARGO_GENERATE_VERSION,
+        }
+    }
+
+    /// The binary, found and version-checked once.
+    pub fn bin(self) -> &'static Path {
+        match self {
+            Self::Pinned => cargo_generate_bin(),
+            Self::Newest => newest_cargo_generate_bin(),
+        }
+    }
+}
+
+/// Finds the newest cargo-generate (`CARGO_GENERATE_NEWEST_BIN`, else where .ci/run installs
+/// it) and checks its version, once. Fails loudly when it is missing.
+pub fn newest_cargo_generate_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let install = format!(
+            "install it with `cargo +nightly install cargo-generate --version \
+             {NEWEST_CARGO_GENERATE_VERSION} --locked --root ~/{NEWEST_CARGO_GENERATE_ROOT}` \
+             (or point CARGO_GENERATE_NEWEST_BIN at one, or set {SKIP_NEWEST_VARIABLE}=1 to \
+             test with {CARGO_GENERATE_VERSION} only)"
+        );
+        let bin = std::env::var_os("CARGO_GENERATE_NEWEST_BIN")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let home = std::env::var_os("HOME")?;
+                Some(
+                    PathBuf::from(home)
+                        .join(NEWEST_CARGO_GENERATE_ROOT)
+                        .join("bin")
+                        .join(format!("cargo-generate{}", std::env::consts::EXE_SUFFIX)),
+                )
+            })
+            .filter(|bin| bin.is_file())
+            .unwrap_or_else(|| {
+                panic!("cargo-generate {NEWEST_CARGO_GENERATE_VERSION} was not found: {install}")
+            });
+        check_version(&bin, NEWEST_CARGO_GENERATE_VERSION, &install);
+        bin
+    })
+}
+
+fn check_version(bin: &Path, expected: &str, install: &str) {
+    let output = Command::new(bin)
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {}: {e}; {install}", bin.display()));
+    let version = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        version.split_whitespace().any(|w| w == expected),
+        "{} reports `{}`, the harness needs cargo-generate {expected}: {install}",
+        bin.display(),
+        version.trim()
+    );
+}
 
 /// The template repository (this package's root).
 pub fn repo_root() -> PathBuf {
@@ -37,17 +134,7 @@ pub fn cargo_generate_bin() -> &'static Path {
         );
         let bin = find_cargo_generate()
             .unwrap_or_else(|| panic!("cargo-generate was not found on PATH or in $CARGO_HOME/bin: {install}"));
-        let output = Command::new(&bin)
-            .arg("--version")
-            .output()
-            .unwrap_or_else(|e| panic!("could not run {}: {e}; {install}", bin.display()));
-        let version = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            version.split_whitespace().any(|w| w == CARGO_GENERATE_VERSION),
-            "{} reports `{}`, the harness needs cargo-generate {CARGO_GENERATE_VERSION}: {install}",
-            bin.display(),
-            version.trim()
-        );
+        check_version(&bin, CARGO_GENERATE_VERSION, &install);
         bin
     })
 }
@@ -95,6 +182,8 @@ pub struct Generate {
     defines: Vec<(String, String)>,
     values_file: Option<PathBuf>,
     interactive: bool,
+    tool: CargoGenerate,
+    source: Option<PathBuf>,
 }
 
 impl Generate {
@@ -131,10 +220,23 @@ impl Generate {
         self
     }
 
+    /// Runs this cargo-generate release instead of the pinned one.
+    pub fn tool(mut self, tool: CargoGenerate) -> Self {
+        self.tool = tool;
+        self
+    }
+
+    /// Renders the template in `source` (a folder laid out like this repository) instead of a
+    /// staged copy of this repository's.
+    pub fn source(mut self, source: &Path) -> Self {
+        self.source = Some(source.to_path_buf());
+        self
+    }
+
     /// Stages the template into `workspace/src` and returns the command that renders it into
     /// `workspace/out` (made here, as cargo-generate wants the destination to exist).
     pub fn command(&self, workspace: &Path) -> Command {
-        let source = workspace.join("src");
+        let source = self.source.clone().unwrap_or_else(|| workspace.join("src"));
         let destination = workspace.join("out");
         if !source.exists() {
             stage_template_source(&source);
@@ -173,7 +275,7 @@ impl Generate {
             args.push(format!("{key}={value}").into());
         }
 
-        let mut cmd = Command::new(cargo_generate_bin());
+        let mut cmd = Command::new(self.tool.bin());
         // Backtraces would bury the hooks' messages.
         cmd.args(args)
             .env("RUST_BACKTRACE", "0")

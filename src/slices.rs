@@ -19,6 +19,8 @@ pub const SLICES: [&str; 9] = [
 /// Files every render has, whatever the slices.
 pub const ALWAYS_FILES: &[&str] = &[
     ".gitignore",
+    // Written by hooks/post.rhai: what the render was made from, for `cargo template-update`.
+    ".template-answers.toml",
     "Cargo.toml",
     "README.md",
     "src/cli.rs",
