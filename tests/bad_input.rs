@@ -7,7 +7,7 @@
 //! left empty and the message tells the user to remove it.
 
 use template_harness::files::list_files;
-use template_harness::render::{Attempt, Generate};
+use template_harness::render::{Attempt, CargoGenerate, Generate};
 
 /// Nothing at all may exist at the destination: not even an empty folder.
 fn assert_nothing_left(attempt: &Attempt) {
@@ -40,10 +40,12 @@ fn bad_project_names_are_refused_before_anything_is_made() {
         ("!!!", &["'!!!'", "no letters or digits"]),
         ("Ördnung", &["'ördnung'", "contains 'ö'"]),
     ];
-    for (name, mentions) in cases {
-        let attempt = Generate::new().name(name).attempt();
-        attempt.assert_refused(name, mentions);
-        assert_nothing_left(&attempt);
+    for tool in CargoGenerate::all() {
+        for (name, mentions) in cases {
+            let attempt = Generate::new().tool(tool).name(name).attempt();
+            attempt.assert_refused(name, mentions);
+            assert_nothing_left(&attempt);
+        }
     }
 }
 
@@ -52,7 +54,14 @@ fn a_snake_case_name_is_refused_for_kubernetes_manifests() {
     // cargo-generate keeps `orders_api` as it is, and Kubernetes object names cannot hold `_`.
     // The kubernetes value is known only in the pre hook, after the folder exists.
     let name = "orders_api";
+    for tool in CargoGenerate::all() {
+        refuse_snake_case_for_kubernetes(tool, name);
+    }
+}
+
+fn refuse_snake_case_for_kubernetes(tool: CargoGenerate, name: &str) {
     let attempt = Generate::new()
+        .tool(tool)
         .name(name)
         .define("kubernetes", "true")
         .attempt();
@@ -78,9 +87,16 @@ fn bad_values_are_refused_and_render_nothing() {
             &["'1SHOP_'", "upper-case letter first"],
         ),
     ];
-    for (key, value, mentions) in cases {
+    for (tool, (key, value, mentions)) in CargoGenerate::all()
+        .into_iter()
+        .flat_map(|tool| cases.iter().map(move |case| (tool, case)))
+    {
         let name = "bad-values";
-        let attempt = Generate::new().name(name).define(key, value).attempt();
+        let attempt = Generate::new()
+            .tool(tool)
+            .name(name)
+            .define(key, value)
+            .attempt();
         attempt.assert_refused(name, mentions);
         // cargo-generate 0.23.14 has made the project folder before any hook sees `-d` values
         // (hooks/NOTES.md); the message must at least tell the user to remove it.
@@ -97,9 +113,12 @@ fn bad_values_are_refused_and_render_nothing() {
 #[test]
 fn a_non_numeric_port_is_refused() {
     // Caught by the placeholder's regex in template/cargo-generate.toml, before the hooks.
-    let attempt = Generate::new()
-        .name("bad-port")
-        .define("port", "http")
-        .attempt();
-    attempt.assert_refused("bad-port", &["\"http\"", "port"]);
+    for tool in CargoGenerate::all() {
+        let attempt = Generate::new()
+            .tool(tool)
+            .name("bad-port")
+            .define("port", "http")
+            .attempt();
+        attempt.assert_refused("bad-port", &["\"http\"", "port"]);
+    }
 }

@@ -481,6 +481,28 @@ fn the_workflow_validates_and_keeps_its_github_expressions() {
             problems
                 .push("a dependencies job running cargo-deny with the render's deny.toml".into());
         }
+        // The scheduled check that the service is not behind its template, and only then.
+        let update = &workflow["jobs"]["template-update"];
+        let runs_check = update["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|step| step["run"] == "cargo template-update --check");
+        // PyYAML reads the key `on` the YAML 1.1 way, as `true`.
+        let triggers = match &workflow["on"] {
+            Value::Null => &workflow["true"],
+            on => on,
+        };
+        let scheduled = triggers["schedule"].is_array()
+            && update["if"].as_str().is_some_and(|condition| {
+                condition.contains("'schedule'") && !condition.contains("push")
+            });
+        if !runs_check || !scheduled {
+            problems.push(format!(
+                "a template-update job that runs `cargo template-update --check` on the schedule \
+                 only: {update}"
+            ));
+        }
         files.push(path.display().to_string());
         renders.push(render);
     }

@@ -11,7 +11,7 @@ use rexpect::session::PtySession;
 use template_harness::combos::{Combo, file_set_problems};
 use template_harness::command::strip_ansi;
 use template_harness::files::new_temp_dir;
-use template_harness::render::{Generate, template_dir};
+use template_harness::render::{CargoGenerate, Generate, template_dir};
 
 /// What to type at a placeholder's prompt.
 enum Answer {
@@ -51,13 +51,19 @@ fn bool_default(key: &str) -> bool {
         .unwrap_or_else(|| panic!("placeholder `{key}` has a bool default"))
 }
 
-fn type_answer(session: &mut PtySession, key: &str, answer: &Answer) {
+fn type_answer(session: &mut PtySession, tool: CargoGenerate, key: &str, answer: &Answer) {
     settle();
     match answer {
         Answer::Text(text) => {
             session.send(&format!("{text}\r")).expect("type answer");
         }
-        // A yes/no prompt is a list [false, true] with the cursor on the default.
+        // From 0.24 on a yes/no prompt takes `y` or `n`, without Enter.
+        Answer::Bool(wanted) if tool == CargoGenerate::Newest => {
+            session
+                .send(if *wanted { "y" } else { "n" })
+                .expect("type y or n");
+        }
+        // In 0.23 a yes/no prompt is a list [false, true] with the cursor on the default.
         Answer::Bool(wanted) => {
             let default = bool_default(key);
             if *wanted != default {
@@ -87,6 +93,16 @@ fn expect(session: &mut PtySession, needle: &str, transcript: &mut String) {
 
 #[test]
 fn prompts_are_answered_through_a_terminal() {
+    for tool in CargoGenerate::all() {
+        answer_every_prompt(tool);
+        eprintln!(
+            "[interactive] cargo-generate {}: every prompt answered",
+            tool.version()
+        );
+    }
+}
+
+fn answer_every_prompt(tool: CargoGenerate) {
     let answers = [
         ("description", Answer::Text("Rendered through a terminal")),
         ("port", Answer::Text("9191")),
@@ -110,7 +126,7 @@ fn prompts_are_answered_through_a_terminal() {
     }
 
     let workspace = new_temp_dir("template-interactive-");
-    let mut cmd = Generate::interactive().command(workspace.path());
+    let mut cmd = Generate::interactive().tool(tool).command(workspace.path());
     cmd.env("TERM", "xterm")
         .env("COLUMNS", "200")
         .env("LINES", "50");
@@ -126,11 +142,16 @@ fn prompts_are_answered_through_a_terminal() {
 
     // The name: asked by hooks/init.rhai, and asked again while it is unusable.
     expect(&mut session, "Project name", &mut transcript);
-    type_answer(&mut session, "project-name", &Answer::Text("1bad"));
+    type_answer(&mut session, tool, "project-name", &Answer::Text("1bad"));
     expect(&mut session, "starts with a digit", &mut transcript);
     expect(&mut session, "Project name", &mut transcript);
     // Converted the way cargo-generate converts `--name`: the project is `pty-service`.
-    type_answer(&mut session, "project-name", &Answer::Text("Pty_Service"));
+    type_answer(
+        &mut session,
+        tool,
+        "project-name",
+        &Answer::Text("Pty_Service"),
+    );
     expect(
         &mut session,
         "Project name: pty-service (crate pty_service), made from 'Pty_Service'",
@@ -162,7 +183,7 @@ fn prompts_are_answered_through_a_terminal() {
             .iter()
             .find(|(k, _)| *k == key)
             .expect("answer exists");
-        type_answer(&mut session, &key, answer);
+        type_answer(&mut session, tool, &key, answer);
     }
 
     let rest = session.exp_eof().unwrap_or_else(|e| {

@@ -386,3 +386,38 @@ fn bad_starts_say_what_is_wrong_and_change_nothing() {
         }
     }
 }
+
+#[test]
+fn the_answers_file_replays_the_render_through_values_file() {
+    for tool in CargoGenerate::all() {
+        let first = Generate::new()
+            .tool(tool)
+            .name(NAME)
+            .define("description", "Orders, \"quoted\" and \\ escaped")
+            .define("port", "9090")
+            .define("database", "false")
+            .define("kubernetes", "true")
+            .render();
+        let again = Generate::new()
+            .tool(tool)
+            .name(NAME)
+            .values_file(&first.dir.join(ANSWERS_FILE))
+            .render();
+        let output = std::process::Command::new("diff")
+            .arg("-ru")
+            .arg(&first.dir)
+            .arg(&again.dir)
+            .output()
+            .expect("run diff");
+        assert!(
+            output.status.success(),
+            "cargo-generate {}: --values-file {ANSWERS_FILE} renders something else:\n{}",
+            tool.version(),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        progress(&format!(
+            "[update] cargo-generate {}: --values-file {ANSWERS_FILE} renders the same service",
+            tool.version()
+        ));
+    }
+}
