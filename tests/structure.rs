@@ -236,3 +236,24 @@ fn slices_stay_out_of_the_wiring_and_modules_form_no_circle() {
     progress(&format!("[structure] module graph: {}", edges.join("; ")));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn renders_take_nothing_from_the_users_git_config() {
+    // cargo-generate fills `authors` and `username` from the git config of whoever renders:
+    // two renders of one service on two machines would differ, and `cargo template-update`
+    // would see the difference as a template change.
+    let template = template_dir();
+    let mut uses = Vec::new();
+    for file in list_files(&template) {
+        let text = std::fs::read_to_string(template.join(&file)).unwrap_or_default();
+        for variable in ["authors", "username"] {
+            let used = ["{{", "{{ "]
+                .iter()
+                .any(|open| text.contains(&format!("{open}{variable}")));
+            if used || text.contains(&format!("variable::get(\"{variable}\")")) {
+                uses.push(format!("template/{file} uses `{variable}`"));
+            }
+        }
+    }
+    assert!(uses.is_empty(), "{}", uses.join("\n"));
+}
