@@ -421,3 +421,24 @@ fn the_answers_file_replays_the_render_through_values_file() {
         ));
     }
 }
+
+#[test]
+fn a_source_given_at_render_time_is_used_by_the_first_update() {
+    for tool in CargoGenerate::all() {
+        let history = TemplateHistory::create();
+        let source = history.path.display().to_string();
+        let service = history.service(NAME, &[("template_source", &source)], tool);
+        assert_eq!(answers_field(&service, "source"), source, "the source is not recorded");
+        edit_without_conflict(&service);
+        let b = revise(&history);
+        let output = service.update(&[]);
+        assert!(output.status.success(), "{}", text(&output));
+        assert_eq!(answers_field(&service, "revision"), b);
+        assert!(service.read(".gitignore").contains("/scratch"), "revision B did not arrive");
+        progress(&format!(
+            "[update] cargo-generate {}: `-d template_source=…` at render time: the first \
+             update needs no --source",
+            tool.version()
+        ));
+    }
+}

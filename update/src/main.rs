@@ -435,7 +435,8 @@ fn commit_tree(
         .env("GIT_AUTHOR_EMAIL", "template-update@localhost")
         .env("GIT_COMMITTER_NAME", "cargo template-update")
         .env("GIT_COMMITTER_EMAIL", "template-update@localhost")
-        .args(["commit-tree", tree, "-m", message]);
+        // Never signed: these commits only carry the renders into the merge.
+        .args(["commit-tree", "--no-gpg-sign", tree, "-m", message]);
     if let Some(parent) = parent {
         command.args(["-p", parent]);
     }
