@@ -77,6 +77,8 @@ fn refuse_snake_case_for_kubernetes(tool: CargoGenerate, name: &str) {
 fn bad_values_are_refused_and_render_nothing() {
     let cases: &[(&str, &str, &[&str])] = &[
         ("port", "99999", &["'99999'", "1 to 65535"]),
+        ("description", "Say \"hi\"", &["description", "'\"'"]),
+        ("description", "C:\\path", &["description", "'\\'"]),
         ("port", "0", &["'0'", "1 to 65535"]),
         ("port", "080", &["'080'", "leading zeros"]),
         ("env_prefix", "lower_", &["'lower_'", "upper-case letter"]),

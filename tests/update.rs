@@ -393,7 +393,7 @@ fn the_answers_file_replays_the_render_through_values_file() {
         let first = Generate::new()
             .tool(tool)
             .name(NAME)
-            .define("description", "Orders, \"quoted\" and \\ escaped")
+            .define("description", "Orders for O'Brien & Co., täglich: 100% <fast>")
             .define("port", "9090")
             .define("database", "false")
             .define("kubernetes", "true")
