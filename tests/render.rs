@@ -4,10 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use template_harness::combos::{Combo, dependency_problems, file_set_problems, missing_pairs};
-use template_harness::files::list_files;
-use template_harness::render::{Generate, Render, liquid_leftovers};
+use template_harness::files::{list_files, new_temp_dir};
+use template_harness::render::{Generate, Render, liquid_leftovers, stage_template_source};
+use template_harness::report::progress;
 use template_harness::slices::{CONFIG_KEYS, NON_KEY_VARIABLES, SLICES, config_keys};
 
 /// Where the port and the environment prefix must show up in a render.
@@ -54,13 +57,80 @@ fn pairwise_set_covers_every_pair() {
 #[test]
 fn every_combination_renders_the_expected_files() {
     let combos = Combo::all();
+    // One staged copy of the template serves every render, and renders run on every core:
+    // each is a cargo-generate process and a rustfmt process, independent of the others.
+    let staged = new_temp_dir("template-render-source-");
+    let source = staged.path().join("src");
+    stage_template_source(&source);
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let started = Instant::now();
+    let checked: Vec<Checked> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| scope.spawn(|| check_renders(&combos, &next, &source)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    progress(&format!(
+        "[render] {} combinations rendered and checked on {workers} threads in {} s",
+        combos.len(),
+        started.elapsed().as_secs()
+    ));
     let mut failures = Vec::new();
     // Doc mentions of settings a render lacks, each with the combinations it shows up in.
     let mut doc_findings: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for &combo in &combos {
+    for worker in checked {
+        failures.extend(worker.failures);
+        for (finding, bits) in worker.findings {
+            doc_findings.entry(finding).or_default().push(bits);
+        }
+    }
+    failures.sort();
+    for bits in doc_findings.values_mut() {
+        bits.sort();
+    }
+    assert!(
+        failures.is_empty() && doc_findings.is_empty(),
+        "{} of {} combinations render wrongly:\n\n{}\n\n\
+         {} mentions of settings or variables that the render does not have \
+         (file:line: key (as written): bits of the combinations, in the order {}):\n{}",
+        failures.len(),
+        combos.len(),
+        failures.join("\n\n"),
+        doc_findings.len(),
+        SLICES.join(","),
+        doc_findings
+            .iter()
+            .map(|(finding, bits)| format!("  {finding}: {}", abbreviate(bits)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// What one render worker found.
+struct Checked {
+    /// A combination's label and its problems, for each combination with any.
+    failures: Vec<String>,
+    /// Each doc mention of a setting the render lacks, with the bits of its combination.
+    findings: Vec<(String, String)>,
+}
+
+/// Renders and checks the combinations a shared counter hands out, until none is left.
+fn check_renders(combos: &[Combo], next: &AtomicUsize, source: &Path) -> Checked {
+    let mut failures = Vec::new();
+    let mut findings = Vec::new();
+    while let Some(&combo) = combos.get(next.fetch_add(1, Ordering::Relaxed)) {
         let name = combo.project_name();
         let render = Generate::new()
             .name(&name)
+            .source(source)
             .defines(&combo.defines())
             .render();
         let prefix = format!("{}_", name.to_uppercase().replace('-', "_"));
@@ -79,25 +149,10 @@ fn every_combination_renders_the_expected_files() {
             failures.push(format!("{}:\n  {}", combo.label(), problems.join("\n  ")));
         }
         for finding in config_key_mentions(&render.dir, combo, &prefix) {
-            doc_findings.entry(finding).or_default().push(combo.bits());
+            findings.push((finding, combo.bits()));
         }
     }
-    assert!(
-        failures.is_empty() && doc_findings.is_empty(),
-        "{} of {} combinations render wrongly:\n\n{}\n\n\
-         {} mentions of settings or variables that the render does not have \
-         (file:line: key (as written): bits of the combinations, in the order {}):\n{}",
-        failures.len(),
-        combos.len(),
-        failures.join("\n\n"),
-        doc_findings.len(),
-        SLICES.join(","),
-        doc_findings
-            .iter()
-            .map(|(finding, bits)| format!("  {finding}: {}", abbreviate(bits)))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    Checked { failures, findings }
 }
 
 /// `a, b, c` for a few combinations, `a, b, c and 61 more` for many.

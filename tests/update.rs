@@ -393,7 +393,10 @@ fn the_answers_file_replays_the_render_through_values_file() {
         let first = Generate::new()
             .tool(tool)
             .name(NAME)
-            .define("description", "Orders for O'Brien & Co., täglich: 100% <fast>")
+            .define(
+                "description",
+                "Orders for O'Brien & Co., täglich: 100% <fast>",
+            )
             .define("port", "9090")
             .define("database", "false")
             .define("kubernetes", "true")
@@ -428,13 +431,20 @@ fn a_source_given_at_render_time_is_used_by_the_first_update() {
         let history = TemplateHistory::create();
         let source = history.path.display().to_string();
         let service = history.service(NAME, &[("template_source", &source)], tool);
-        assert_eq!(answers_field(&service, "source"), source, "the source is not recorded");
+        assert_eq!(
+            answers_field(&service, "source"),
+            source,
+            "the source is not recorded"
+        );
         edit_without_conflict(&service);
         let b = revise(&history);
         let output = service.update(&[]);
         assert!(output.status.success(), "{}", text(&output));
         assert_eq!(answers_field(&service, "revision"), b);
-        assert!(service.read(".gitignore").contains("/scratch"), "revision B did not arrive");
+        assert!(
+            service.read(".gitignore").contains("/scratch"),
+            "revision B did not arrive"
+        );
         progress(&format!(
             "[update] cargo-generate {}: `-d template_source=…` at render time: the first \
              update needs no --source",
