@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use tempfile::TempDir;
 
 use crate::command::{describe_output, run};
-use crate::files::new_temp_dir;
+use crate::files::{copy_tree, new_temp_dir};
 use crate::render::{CargoGenerate, Generate, repo_root, stage_template_source};
 
 /// Where the template declares its version (`fn version() { "X" }`).
@@ -161,6 +161,37 @@ impl TemplateHistory {
             dir: render.dir.clone(),
             tool,
             _render: render,
+            _repository: None,
+        }
+    }
+
+    /// Like [`service`](Self::service), but the service is the folder `services/<name>` of a
+    /// larger repository (a monorepo) that holds other files too.
+    pub fn service_in_monorepo(&self, name: &str, tool: CargoGenerate) -> UserService {
+        let render = Generate::new()
+            .name(name)
+            .tool(tool)
+            .source(&self.path)
+            .render();
+        let repository = new_temp_dir("monorepo-");
+        let dir = repository.path().join("services").join(name);
+        copy_tree(&render.dir, &dir, &|_| false);
+        std::fs::write(
+            repository.path().join("README.md"),
+            "The organisation's monorepo.\n",
+        )
+        .expect("write the monorepo's README");
+        git(repository.path(), &["init", "--quiet"]);
+        git(repository.path(), &["add", "--all"]);
+        git(
+            repository.path(),
+            &["commit", "--quiet", "-m", "a monorepo with one service"],
+        );
+        UserService {
+            dir,
+            tool,
+            _render: render,
+            _repository: Some(repository),
         }
     }
 }
@@ -170,6 +201,7 @@ pub struct UserService {
     pub dir: PathBuf,
     tool: CargoGenerate,
     _render: crate::render::Render,
+    _repository: Option<TempDir>,
 }
 
 impl UserService {

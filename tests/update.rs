@@ -452,3 +452,40 @@ fn a_source_given_at_render_time_is_used_by_the_first_update() {
         ));
     }
 }
+
+#[test]
+fn a_service_in_a_monorepo_folder_takes_updates() {
+    for tool in CargoGenerate::all() {
+        let history = TemplateHistory::create();
+        let service = history.service_in_monorepo(NAME, tool);
+        edit_without_conflict(&service);
+        let b = revise(&history);
+        let source = history.path.display().to_string();
+        let output = service.update(&["--source", &source]);
+        let said = text(&output);
+        assert!(output.status.success(), "{said}");
+        assert!(
+            service.read(".gitignore").contains("/scratch"),
+            "revision B did not arrive: {said}"
+        );
+        assert_eq!(answers_field(&service, "revision"), b);
+        assert!(
+            said.contains(&format!("kept deleted: services/{NAME}/compose.yaml")),
+            "{said}"
+        );
+        let changed = service.git(&["status", "--porcelain"]);
+        let outside: Vec<&str> = changed
+            .lines()
+            .filter(|line| !line[3..].starts_with(&format!("services/{NAME}/")))
+            .collect();
+        assert!(
+            outside.is_empty(),
+            "the update touched files outside the service: {outside:?}"
+        );
+        progress(&format!(
+            "[update] cargo-generate {}: a service in services/{NAME} of a monorepo: updated, \
+             nothing outside its folder touched",
+            tool.version()
+        ));
+    }
+}

@@ -74,7 +74,7 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let project = std::env::current_dir().context("cannot read the current folder")?;
     let answers = Answers::read(&project)?;
-    check_git_tree(&project)?;
+    let checkout = check_git_tree(&project)?;
 
     let source = args
         .source
@@ -153,7 +153,7 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
 
     // Everything that can fail without changing the service has been done.
-    let merge = merge_renders(&project, &old, &new, work.path())?;
+    let merge = merge_renders(&checkout, &old, &new, work.path())?;
     let recorded = with_source_and_revision(&new_answers, &source, &target);
     std::fs::write(project.join(ANSWERS_FILE), recorded)
         .with_context(|| format!("cannot write {ANSWERS_FILE}"))?;
@@ -281,36 +281,31 @@ fn with_source_and_revision(answers: &str, source: &str, revision: &str) -> Stri
         .collect()
 }
 
-/// The service must be a git tree with nothing uncommitted: the merge then only ever adds to
+/// Where the service sits: the git repository's root, and the service's folder in it (`""` at
+/// the root, `services/orders/` in a monorepo).
+struct Checkout {
+    top: PathBuf,
+    prefix: String,
+}
+
+/// The service must be in a git tree with nothing uncommitted: the merge then only ever adds to
 /// a state the user can return to.
-fn check_git_tree(project: &Path) -> anyhow::Result<()> {
+fn check_git_tree(project: &Path) -> anyhow::Result<Checkout> {
     let top = git(project, ["rev-parse", "--show-toplevel"])
         .with_context(|| format!("{} is not in a git repository", project.display()))?;
     let top = PathBuf::from(top.trim());
-    ensure!(
-        same_path(&top, project),
-        "run this at the root of the git repository ({}), where {ANSWERS_FILE} is",
-        top.display()
-    );
+    let prefix = git(project, ["rev-parse", "--show-prefix"])?
+        .trim()
+        .to_owned();
     git(project, ["rev-parse", "--verify", "--quiet", "HEAD"])
         .context("the repository has no commit yet: commit the rendered service first")?;
-    let status = git(
-        project,
-        ["status", "--porcelain", "--untracked-files=normal"],
-    )?;
+    let status = git(&top, ["status", "--porcelain", "--untracked-files=normal"])?;
     ensure!(
         status.trim().is_empty(),
         "the working tree is not clean: commit or stash these first:\n{}",
         status.trim_end()
     );
-    Ok(())
-}
-
-fn same_path(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
+    Ok(Checkout { top, prefix })
 }
 
 /// What the merge left for the user to know.
@@ -322,9 +317,15 @@ struct Merge {
 /// Merges the change from the `old` render to the `new` one into the service: git's
 /// cherry-pick of a commit `new` whose parent is `old`, so that `old` is the merge base, the
 /// service's HEAD is "ours" and the new render "theirs".
-fn merge_renders(project: &Path, old: &Path, new: &Path, work: &Path) -> anyhow::Result<Merge> {
-    let old_tree = tree_of(project, old, work)?;
-    let new_tree = tree_of(project, new, work)?;
+fn merge_renders(
+    checkout: &Checkout,
+    old: &Path,
+    new: &Path,
+    work: &Path,
+) -> anyhow::Result<Merge> {
+    let project = checkout.top.as_path();
+    let old_tree = placed(checkout, &tree_of(project, old, work)?, work)?;
+    let new_tree = placed(checkout, &tree_of(project, new, work)?, work)?;
     let old_commit = commit_tree(project, &old_tree, None, "the template, as rendered before")?;
     let new_commit = commit_tree(project, &new_tree, Some(&old_commit), "the template, now")?;
 
@@ -389,6 +390,45 @@ fn merge_renders(project: &Path, old: &Path, new: &Path, work: &Path) -> anyhow:
         conflicts,
         kept_deleted: kept_deleted.into_iter().collect(),
     })
+}
+
+/// `tree` as the whole repository would hold it: HEAD's tree with the service's folder
+/// replaced by `tree`. At the repository's root that is `tree` itself.
+fn placed(checkout: &Checkout, tree: &str, work: &Path) -> anyhow::Result<String> {
+    if checkout.prefix.is_empty() {
+        return Ok(tree.to_owned());
+    }
+    let index = work.join("index-placed");
+    let run = |args: &[&str]| -> anyhow::Result<String> {
+        let output = Command::new("git")
+            .current_dir(&checkout.top)
+            .env("GIT_INDEX_FILE", &index)
+            .args(args)
+            .output()
+            .context("cannot run git")?;
+        ensure!(
+            output.status.success(),
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    };
+    let folder = checkout.prefix.trim_end_matches('/');
+    run(&["read-tree", "HEAD"])?;
+    run(&[
+        "rm",
+        "-r",
+        "--cached",
+        "--quiet",
+        "--ignore-unmatch",
+        "--",
+        folder,
+    ])?;
+    run(&["read-tree", &format!("--prefix={}", checkout.prefix), tree])?;
+    let placed = run(&["write-tree"])?;
+    let _ = std::fs::remove_file(&index);
+    Ok(placed)
 }
 
 /// The git tree of the files in `dir`, written into the service's object store. The render's
