@@ -399,21 +399,7 @@ fn placed(checkout: &Checkout, tree: &str, work: &Path) -> anyhow::Result<String
         return Ok(tree.to_owned());
     }
     let index = work.join("index-placed");
-    let run = |args: &[&str]| -> anyhow::Result<String> {
-        let output = Command::new("git")
-            .current_dir(&checkout.top)
-            .env("GIT_INDEX_FILE", &index)
-            .args(args)
-            .output()
-            .context("cannot run git")?;
-        ensure!(
-            output.status.success(),
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    };
+    let run = |args: &[&str]| git_with_index(&checkout.top, &index, args);
     let folder = checkout.prefix.trim_end_matches('/');
     run(&["read-tree", "HEAD"])?;
     run(&[
@@ -428,7 +414,7 @@ fn placed(checkout: &Checkout, tree: &str, work: &Path) -> anyhow::Result<String
     run(&["read-tree", &format!("--prefix={}", checkout.prefix), tree])?;
     let placed = run(&["write-tree"])?;
     let _ = std::fs::remove_file(&index);
-    Ok(placed)
+    Ok(placed.trim().to_owned())
 }
 
 /// The git tree of the files in `dir`, written into the service's object store. The render's
@@ -438,27 +424,15 @@ fn tree_of(project: &Path, dir: &Path, work: &Path) -> anyhow::Result<String> {
         "index-{}",
         dir.file_name().and_then(OsStr::to_str).unwrap_or("tree")
     ));
-    let run = |args: &[&str]| -> anyhow::Result<String> {
-        let output = Command::new("git")
-            .current_dir(project)
-            .env("GIT_INDEX_FILE", &index)
-            .arg("--work-tree")
-            .arg(dir)
-            .args(args)
-            .output()
-            .context("cannot run git")?;
-        ensure!(
-            output.status.success(),
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    let work_tree = [OsStr::new("--work-tree"), dir.as_os_str()];
+    let run = |args: &[&str]| {
+        let args = work_tree.iter().copied().chain(args.iter().map(OsStr::new));
+        git_with_index(project, &index, args)
     };
     run(&["add", "--all"])?;
     let tree = run(&["write-tree"])?;
     let _ = std::fs::remove_file(&index);
-    Ok(tree)
+    Ok(tree.trim().to_owned())
 }
 
 /// A commit of `tree`, made with a fixed identity so that no git configuration is needed.
@@ -678,12 +652,30 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    run_git(Command::new("git").current_dir(dir), args)
+}
+
+/// Like [`git`], with the index in the file `index` instead of the repository's own.
+fn git_with_index<I, S>(dir: &Path, index: &Path, args: I) -> anyhow::Result<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run_git(
+        Command::new("git")
+            .current_dir(dir)
+            .env("GIT_INDEX_FILE", index),
+        args,
+    )
+}
+
+fn run_git<I, S>(command: &mut Command, args: I) -> anyhow::Result<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let args: Vec<S> = args.into_iter().collect();
-    let output = Command::new("git")
-        .current_dir(dir)
-        .args(&args)
-        .output()
-        .context("cannot run git")?;
+    let output = command.args(&args).output().context("cannot run git")?;
     if !output.status.success() {
         let shown: Vec<String> = args
             .iter()
