@@ -18,7 +18,7 @@ impl Combo {
     pub const ALL_ON: Combo = Combo([true; SLICES.len()]);
     pub const ALL_OFF: Combo = Combo([false; SLICES.len()]);
 
-    /// All 2^9 = 512 combinations, all-off first.
+    /// All 2^11 = 2048 combinations, all-off first.
     pub fn all() -> Vec<Combo> {
         let n = SLICES.len();
         (0..1u32 << n)
@@ -27,18 +27,20 @@ impl Combo {
     }
 
     /// A covering set: every pair of slices takes all four on/off states in some combination.
-    /// Six rows is the minimum for two-valued factors (it covers up to ten):
-    /// below the all-off row, each slice's column is a different 3-of-5 choice of rows, and
-    /// two such choices always overlap and always differ. `pairwise_set_covers_every_pair` in
-    /// tests/render.rs checks the property.
+    /// Six rows cover at most ten two-valued factors, so eleven slices take seven: below the
+    /// all-off row, no two slices' columns are disjoint or nested, so every pair is on together
+    /// somewhere and each is on without the other somewhere. The last row has only the two
+    /// observability slices on (traces without logs, metrics without a database).
+    /// `pairwise_set_covers_every_pair` in tests/render.rs checks the property.
     pub fn pairwise() -> Vec<Combo> {
         [
-            "000000000",
-            "111001011",
-            "110100110",
-            "101010101",
-            "010111001",
-            "001111110",
+            "00000000000",
+            "11100101101",
+            "11010011010",
+            "10101010110",
+            "01011100110",
+            "00111111001",
+            "00000000011",
         ]
         .into_iter()
         .map(Combo::from_bits)
@@ -76,8 +78,8 @@ impl Combo {
         Combo(std::array::from_fn(|i| !off.contains(&SLICES[i])))
     }
 
-    /// `"101101001"` -> config on, logging off, shutdown on, health on, database off, docker on,
-    /// compose off, kubernetes off, ci on (the order of [`SLICES`]).
+    /// `"10110100101"` -> config on, logging off, shutdown on, health on, database off, docker
+    /// on, compose off, kubernetes off, ci on, metrics off, otel on (the order of [`SLICES`]).
     pub fn from_bits(bits: &str) -> Combo {
         assert_eq!(
             bits.len(),

@@ -18,7 +18,9 @@ use crate::postgres::{PgUrl, postgres_url};
 use crate::render::{Generate, Render};
 
 /// The slices that change what the manifests say.
-pub const SHAPING_SLICES: [&str; 5] = ["config", "logging", "shutdown", "health", "database"];
+pub const SHAPING_SLICES: [&str; 6] = [
+    "config", "logging", "shutdown", "health", "database", "metrics",
+];
 
 /// The password the tests write into the Secret's file, as a user would.
 pub const TEST_DATABASE_PASSWORD: &str = "deploy-test-password";
@@ -241,7 +243,7 @@ pub fn build(k8s: &Path) -> Built {
     }
 }
 
-/// The slices of a 5-bit combination of [`SHAPING_SLICES`], as `-d` pairs and a short label.
+/// The slices of a 6-bit combination of [`SHAPING_SLICES`], as `-d` pairs and a short label.
 pub fn shaping_combo(bits: u32) -> (Vec<(&'static str, &'static str)>, String) {
     let mut defines = Vec::new();
     let mut on = Vec::new();

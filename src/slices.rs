@@ -4,7 +4,7 @@
 //! dependency, add it here (and nowhere else).
 
 /// The slices, in the order used for combination labels and bit strings.
-pub const SLICES: [&str; 9] = [
+pub const SLICES: [&str; 11] = [
     "config",
     "logging",
     "shutdown",
@@ -14,6 +14,8 @@ pub const SLICES: [&str; 9] = [
     "compose",
     "kubernetes",
     "ci",
+    "metrics",
+    "otel",
 ];
 
 /// Files every render has, whatever the slices.
@@ -72,6 +74,8 @@ pub const SLICE_FILES: &[(&str, &[&str])] = &[
         ],
     ),
     ("ci", &[".github/workflows/ci.yml", "deny.toml"]),
+    ("metrics", &["src/metrics.rs", "tests/api/metrics.rs"]),
+    ("otel", &["src/traces.rs"]),
     // compose owns no file alone: see COMBINED_FILES.
 ];
 
@@ -85,6 +89,8 @@ pub const SLICE_OFF_FILES: &[(&str, &[&str])] = &[
 pub const COMBINED_FILES: &[(&str, &[&str], &[&str])] = &[
     // PostgreSQL's readiness checks plug the database into the health probes.
     ("src/db/readiness.rs", &["database"], &["health"]),
+    // The pool's gauges plug the database into the metrics.
+    ("src/db/metrics.rs", &["database"], &["metrics"]),
     // compose.yaml runs the image, the database or both; with neither it is not rendered.
     ("compose.yaml", &["compose"], &["docker", "database"]),
 ];
@@ -113,7 +119,16 @@ pub const SLICE_DEPS: &[(&str, &[&str])] = &[
     ("dotenvy", &["config"]),
     ("toml", &["config"]),
     ("secrecy", &["database"]),
-    ("tracing-subscriber", &["logging"]),
+    // Traces need a subscriber too, even without log output.
+    ("tracing-subscriber", &["logging", "otel"]),
+    ("metrics", &["metrics"]),
+    ("metrics-exporter-prometheus", &["metrics"]),
+    ("metrics-process", &["metrics"]),
+    ("opentelemetry", &["otel"]),
+    ("opentelemetry-http", &["otel"]),
+    ("opentelemetry-otlp", &["otel"]),
+    ("opentelemetry_sdk", &["otel"]),
+    ("tracing-opentelemetry", &["otel"]),
     ("sqlx", &["database"]),
     ("uuid", &["database"]),
 ];
@@ -141,6 +156,15 @@ pub const CONFIG_KEYS: &[(&str, &[&str])] = &[
     ("database.acquire_timeout_ms", &["database"]),
     ("database.statement_timeout_ms", &["database"]),
     ("database.migrate_on_start", &["database"]),
+    ("metrics.port", &["metrics"]),
+];
+
+/// Dotted names in the docs that are not settings although they start like one: the
+/// OpenTelemetry attributes of HTTP spans.
+pub const NON_KEY_NAMES: &[&str] = &[
+    "http.request.method",
+    "http.route",
+    "http.response.status_code",
 ];
 
 /// Variables after `<P>` that are not settings: the config file's path.

@@ -116,6 +116,8 @@ fn answer_every_prompt(tool: CargoGenerate) {
         ("compose", Answer::Bool(false)),
         ("kubernetes", Answer::Bool(true)),
         ("ci", Answer::Bool(false)),
+        ("metrics", Answer::Bool(true)),
+        ("otel", Answer::Bool(false)),
     ];
     let prompts = prompts();
     for (key, _) in &prompts {
@@ -204,7 +206,7 @@ fn answer_every_prompt(tool: CargoGenerate) {
         "{} is missing\n--- terminal ---\n{transcript}",
         dir.display()
     );
-    let combo = Combo::from_bits("101101010");
+    let combo = Combo::from_bits("10110101010");
     let problems = file_set_problems(&dir, combo);
     assert!(
         problems.is_empty(),

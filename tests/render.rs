@@ -11,7 +11,9 @@ use template_harness::combos::{Combo, dependency_problems, file_set_problems, mi
 use template_harness::files::{list_files, new_temp_dir};
 use template_harness::render::{Generate, Render, liquid_leftovers, stage_template_source};
 use template_harness::report::progress;
-use template_harness::slices::{CONFIG_KEYS, NON_KEY_VARIABLES, SLICES, config_keys};
+use template_harness::slices::{
+    CONFIG_KEYS, NON_KEY_NAMES, NON_KEY_VARIABLES, SLICES, config_keys,
+};
 
 /// Where the port and the environment prefix must show up in a render.
 fn value_problems(render: &Render, combo: Combo, port: &str, prefix: &str) -> Vec<String> {
@@ -254,7 +256,11 @@ fn config_key_mentions(dir: &Path, combo: Combo, prefix: &str) -> Vec<String> {
                 let looks_like_key = span
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
-                if looks_like_key && sections.contains(&section) && !keys.contains(&span) {
+                if looks_like_key
+                    && sections.contains(&section)
+                    && !keys.contains(&span)
+                    && !NON_KEY_NAMES.contains(&span)
+                {
                     findings.push(format!("{at}: {span} (`{span}`)"));
                 }
             }
@@ -329,12 +335,12 @@ fn env_prefix_is_derived_from_the_project_name() {
 fn post_hook_says_what_was_generated_and_what_to_run() {
     let render = Generate::new()
         .name("told-service")
-        .defines(&Combo::from_bits("101011001").defines())
+        .defines(&Combo::from_bits("10101100101").defines())
         .render();
     let text = render.attempt.text();
     for expected in [
-        "slices on:  config, shutdown, database, docker, ci",
-        "slices off: logging, health, compose, kubernetes",
+        "slices on:  config, shutdown, database, docker, ci, otel",
+        "slices off: logging, health, compose, kubernetes, metrics",
         "cargo generate-lockfile",
         "--locked",
         "cargo test",

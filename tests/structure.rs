@@ -17,7 +17,9 @@ use template_harness::report::progress;
 const WIRING: &[&str] = &["cli", "http", "startup", "state"];
 
 /// Modules that belong to one slice each.
-const SLICE_MODULES: &[&str] = &["db", "health", "logging", "notes", "shutdown"];
+const SLICE_MODULES: &[&str] = &[
+    "db", "health", "logging", "metrics", "notes", "shutdown", "traces",
+];
 
 /// Every `.rs` file under `dir`, as paths relative to it, sorted.
 fn rust_files(dir: &Path) -> Vec<String> {

@@ -3,6 +3,10 @@
 //!
 //! Migrations in `migrations/` are compiled into the binary and applied by the `migrate`
 //! command, a one-off process of the same build and config (factor XII).
+{%- if metrics %}
+
+pub mod metrics;
+{%- endif %}
 {%- if health %}
 
 pub mod readiness;
@@ -14,6 +18,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
+use tracing::Span;
 
 use crate::config::DatabaseConfig;
 
@@ -35,6 +40,22 @@ pub fn lazy_pool(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
         .max_connections(config.max_connections)
         .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
         .connect_lazy_with(options))
+}
+
+/// The span of one query: `SELECT notes` for a `SELECT` on the `notes` table. It carries the
+/// names the OpenTelemetry conventions give database calls, so whatever a subscriber does with
+/// spans (log lines, traces) says which statement ran.
+pub fn query_span(operation: &'static str, table: &'static str) -> Span {
+    tracing::info_span!(
+        "query",
+{%- if otel %}
+        otel.name = %format_args!("{operation} {table}"),
+        otel.kind = "client",
+{%- endif %}
+        db.system.name = "postgresql",
+        db.operation.name = operation,
+        db.collection.name = table,
+    )
 }
 
 /// Applies pending migrations over a connection of its own. The serving statement timeout does

@@ -38,6 +38,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let message = match &self {
             Self::Internal(cause) => {
+{%- if metrics and database %}
+                crate::db::metrics::count_acquire_timeout(cause);
+{%- endif %}
                 tracing::error!(error = format!("{cause:#}"), "request failed");
                 "internal error".to_owned()
             }

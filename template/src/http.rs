@@ -43,8 +43,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Puts `routes` behind the layers every request gets, innermost first: panic catching, a
-/// timeout, a body size limit, CORS, JSON bodies for every error, security headers, and the
-/// request log when there is one. Public so tests can put routes of their own behind it.
+/// timeout, a body size limit, CORS, JSON bodies for every error, security headers, then the
+/// request log, traces and request metrics of the slices that have them. Public so tests can
+/// put routes of their own behind it.
 pub fn with_middleware<S>(routes: Router<S>, config: &HttpConfig) -> anyhow::Result<Router<S>>
 where
     S: Clone + Send + Sync + 'static,
@@ -75,6 +76,11 @@ where
         ));
 {%- if logging %}
     let routes = crate::logging::with_request_log(routes);
+{%- elsif otel %}
+    let routes = crate::traces::with_request_span(routes);
+{%- endif %}
+{%- if metrics %}
+    let routes = crate::metrics::with_request_metrics(routes);
 {%- endif %}
     Ok(routes)
 }

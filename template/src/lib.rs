@@ -28,3 +28,11 @@ pub mod health;
 pub mod db;
 pub mod notes;
 {%- endif %}
+{%- if metrics %}
+
+pub mod metrics;
+{%- endif %}
+{%- if otel %}
+
+pub mod traces;
+{%- endif %}

@@ -9,6 +9,8 @@ use {{crate_name}}::cli::Cli;
 use {{crate_name}}::config::Config;
 {%- if logging %}
 use {{crate_name}}::logging;
+{%- elsif otel %}
+use {{crate_name}}::traces;
 {%- endif %}
 
 fn main() -> anyhow::Result<()> {
@@ -18,6 +20,8 @@ fn main() -> anyhow::Result<()> {
     let config = Config::load()?;
 {%- if logging %}
     logging::init(config.logging.format)?;
+{%- elsif otel %}
+    traces::init()?;
 {%- endif %}
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

@@ -9,8 +9,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::db::query_span;
 use crate::error::ApiError;
 
 /// Longest title accepted, in characters.
@@ -72,6 +74,7 @@ async fn create(
     .bind(new.title.trim())
     .bind(&new.body)
     .fetch_one(&db)
+    .instrument(query_span("INSERT", "notes"))
     .await
     .context("cannot insert a note")?;
     Ok((StatusCode::CREATED, Json(note)))
@@ -82,6 +85,7 @@ async fn fetch(State(db): State<PgPool>, Path(id): Path<Uuid>) -> Result<Json<No
     sqlx::query_as::<_, Note>("SELECT id, title, body FROM notes WHERE id = $1")
         .bind(id)
         .fetch_optional(&db)
+        .instrument(query_span("SELECT", "notes"))
         .await
         .context("cannot fetch a note")?
         .map(Json)
@@ -94,6 +98,7 @@ async fn list(State(db): State<PgPool>) -> Result<Json<Vec<Note>>, ApiError> {
         "SELECT id, title, body FROM notes ORDER BY created_at DESC, id LIMIT 100",
     )
     .fetch_all(&db)
+    .instrument(query_span("SELECT", "notes"))
     .await
     .context("cannot list notes")?;
     Ok(Json(notes))

@@ -20,6 +20,9 @@ pub struct Application {
     address: SocketAddr,
     router: Router,
     http: HttpConfig,
+{%- if metrics %}
+    metrics: crate::metrics::Exposition,
+{%- endif %}
 {%- if shutdown %}
     state: AppState,
     shutdown: crate::config::ShutdownConfig,
@@ -45,6 +48,15 @@ impl Application {
         let pool = db.clone();
         let readiness = readiness.depends_on(move || crate::db::readiness::checks(pool.clone()));
 {%- endif %}
+{%- if metrics %}
+        let metrics = crate::metrics::Metrics::install()?;
+{%- endif %}
+{%- if metrics and database %}
+        let metrics = metrics.observe(crate::db::metrics::observer(db.clone()));
+{%- endif %}
+{%- if metrics %}
+        let metrics = metrics.bind(config.host, config.metrics.port).await?;
+{%- endif %}
         let state = AppState {
             // Each slice's part, as `state.rs` lists them.
 {%- if health %}
@@ -64,6 +76,9 @@ impl Application {
             address,
             router,
             http: config.http,
+{%- if metrics %}
+            metrics,
+{%- endif %}
 {%- if shutdown %}
             state,
             shutdown: config.shutdown,
@@ -75,6 +90,13 @@ impl Application {
     pub fn address(&self) -> SocketAddr {
         self.address
     }
+{%- if metrics %}
+
+    /// Where `/metrics` is served.
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.metrics.address()
+    }
+{%- endif %}
 {%- if shutdown %}
 
     /// Serves until `stop` resolves, then shuts down gracefully within the deadline (see
@@ -85,6 +107,9 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
+{%- if metrics %}
+        self.metrics.spawn(&self.http);
+{%- endif %}
         let stopping = self.state.clone();
         let stop = async move {
             stop.await;
@@ -102,6 +127,9 @@ impl Application {
     /// Serves until the process is killed.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
+{%- if metrics %}
+        self.metrics.spawn(&self.http);
+{%- endif %}
         let never = std::future::pending();
         server::serve(self.listener, self.router, &self.http, never).await;
         Ok(())

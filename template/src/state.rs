@@ -36,6 +36,9 @@ impl AppState {
 {%- if database %}
         self.db.close().await;
 {%- endif %}
+{%- if otel %}
+        crate::traces::flush().await;
+{%- endif %}
     }
 }
 {%- endif %}

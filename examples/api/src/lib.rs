@@ -17,3 +17,7 @@ pub mod logging;
 pub mod shutdown;
 
 pub mod health;
+
+pub mod metrics;
+
+pub mod traces;

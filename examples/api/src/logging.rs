@@ -19,7 +19,8 @@ use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
 use tracing::{Level, Span, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::{EnvFilter, Registry};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::config::LogFormat;
 
@@ -27,6 +28,8 @@ use crate::config::LogFormat;
 /// in `main`.
 pub fn init(format: LogFormat) -> anyhow::Result<()> {
     let subscriber = subscriber(format, std::io::stdout)?;
+    // Spans also become traces, whatever `RUST_LOG` lets through to the log.
+    let subscriber = subscriber.with(crate::traces::layer()?);
     tracing::subscriber::set_global_default(subscriber).context("a logger is already installed")?;
     log_panics();
     Ok(())
@@ -45,7 +48,11 @@ pub fn log_panics() {
 }
 
 /// Builds the subscriber without installing it, so tests can give it their own writer.
-pub fn subscriber<W>(format: LogFormat, writer: W) -> anyhow::Result<impl Subscriber + Send + Sync>
+/// `RUST_LOG` filters what it writes, and nothing else a layer added to it sees.
+pub fn subscriber<W>(
+    format: LogFormat,
+    writer: W,
+) -> anyhow::Result<impl Subscriber + for<'span> LookupSpan<'span> + Send + Sync>
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
@@ -54,22 +61,18 @@ where
         LogFormat::Json => true,
         LogFormat::Text => false,
     };
-    let (json_layer, text_layer) = if json {
-        let layer = tracing_subscriber::fmt::layer()
+    let output = if json {
+        tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
-            .with_writer(writer);
-        (Some(layer), None)
+            .with_writer(writer)
+            .boxed()
     } else {
-        let layer = tracing_subscriber::fmt::layer().with_writer(writer);
-        (None, Some(layer))
+        tracing_subscriber::fmt::layer().with_writer(writer).boxed()
     };
-    Ok(Registry::default()
-        .with(filter()?)
-        .with(json_layer)
-        .with(text_layer))
+    Ok(Registry::default().with(output.with_filter(filter()?)))
 }
 
 /// `RUST_LOG` when set; otherwise INFO for this crate and the request log, WARN for the rest.
@@ -122,13 +125,20 @@ fn request_span(request: &Request) -> Span {
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
         method = %request.method(),
         route,
         path = request.uri().path(),
         request_id,
-    )
+        // Filled in by `traces::continue_trace`.
+        otel.kind = "server",
+        otel.name = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+    );
+    crate::traces::continue_trace(request, &span);
+    span
 }
 
 /// Logs each response at INFO, except probe answers (`application/health+json`): orchestrators
@@ -144,6 +154,7 @@ impl<B> OnResponse<B> for LogResponse {
             .get(header::CONTENT_TYPE)
             .is_some_and(|value| value == "application/health+json");
         let level = if is_probe { Level::DEBUG } else { Level::INFO };
+        crate::traces::record_response(response.status(), span);
         DefaultOnResponse::new()
             .level(level)
             .latency_unit(LatencyUnit::Millis)

@@ -20,6 +20,7 @@ pub struct Application {
     address: SocketAddr,
     router: Router,
     http: HttpConfig,
+    metrics: crate::metrics::Exposition,
     state: AppState,
     shutdown: crate::config::ShutdownConfig,
 }
@@ -29,6 +30,8 @@ impl Application {
     /// that cannot work never accepts a connection.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let readiness = crate::health::Readiness::default();
+        let metrics = crate::metrics::Metrics::install()?;
+        let metrics = metrics.bind(config.host, config.metrics.port).await?;
         let state = AppState {
             // Each slice's part, as `state.rs` lists them.
             readiness,
@@ -43,6 +46,7 @@ impl Application {
             address,
             router,
             http: config.http,
+            metrics,
             state,
             shutdown: config.shutdown,
         })
@@ -53,6 +57,11 @@ impl Application {
         self.address
     }
 
+    /// Where `/metrics` is served.
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.metrics.address()
+    }
+
     /// Serves until `stop` resolves, then shuts down gracefully within the deadline (see
     /// [`shutdown::run`](crate::shutdown::run)). Production passes
     /// [`shutdown::signal`](crate::shutdown::signal); tests pass a channel they control.
@@ -61,6 +70,7 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
+        self.metrics.spawn(&self.http);
         let stopping = self.state.clone();
         let stop = async move {
             stop.await;

@@ -24,5 +24,6 @@ impl AppState {
     /// The last request is done: close what the slices hold open.
     pub async fn close(self) {
         // Each slice closes its backing services here.
+        crate::traces::flush().await;
     }
 }

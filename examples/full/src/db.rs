@@ -4,6 +4,8 @@
 //! Migrations in `migrations/` are compiled into the binary and applied by the `migrate`
 //! command, a one-off process of the same build and config (factor XII).
 
+pub mod metrics;
+
 pub mod readiness;
 
 use std::time::Duration;
@@ -12,6 +14,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
+use tracing::Span;
 
 use crate::config::DatabaseConfig;
 
@@ -33,6 +36,20 @@ pub fn lazy_pool(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
         .max_connections(config.max_connections)
         .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms))
         .connect_lazy_with(options))
+}
+
+/// The span of one query: `SELECT notes` for a `SELECT` on the `notes` table. It carries the
+/// names the OpenTelemetry conventions give database calls, so whatever a subscriber does with
+/// spans (log lines, traces) says which statement ran.
+pub fn query_span(operation: &'static str, table: &'static str) -> Span {
+    tracing::info_span!(
+        "query",
+        otel.name = %format_args!("{operation} {table}"),
+        otel.kind = "client",
+        db.system.name = "postgresql",
+        db.operation.name = operation,
+        db.collection.name = table,
+    )
 }
 
 /// Applies pending migrations over a connection of its own. The serving statement timeout does

@@ -38,6 +38,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let message = match &self {
             Self::Internal(cause) => {
+                crate::db::metrics::count_acquire_timeout(cause);
                 tracing::error!(error = format!("{cause:#}"), "request failed");
                 "internal error".to_owned()
             }

@@ -20,3 +20,7 @@ pub mod health;
 
 pub mod db;
 pub mod notes;
+
+pub mod metrics;
+
+pub mod traces;

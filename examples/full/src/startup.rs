@@ -20,6 +20,7 @@ pub struct Application {
     address: SocketAddr,
     router: Router,
     http: HttpConfig,
+    metrics: crate::metrics::Exposition,
     state: AppState,
     shutdown: crate::config::ShutdownConfig,
 }
@@ -37,6 +38,9 @@ impl Application {
         // `/readyz` also asks PostgreSQL.
         let pool = db.clone();
         let readiness = readiness.depends_on(move || crate::db::readiness::checks(pool.clone()));
+        let metrics = crate::metrics::Metrics::install()?;
+        let metrics = metrics.observe(crate::db::metrics::observer(db.clone()));
+        let metrics = metrics.bind(config.host, config.metrics.port).await?;
         let state = AppState {
             // Each slice's part, as `state.rs` lists them.
             readiness,
@@ -52,6 +56,7 @@ impl Application {
             address,
             router,
             http: config.http,
+            metrics,
             state,
             shutdown: config.shutdown,
         })
@@ -62,6 +67,11 @@ impl Application {
         self.address
     }
 
+    /// Where `/metrics` is served.
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.metrics.address()
+    }
+
     /// Serves until `stop` resolves, then shuts down gracefully within the deadline (see
     /// [`shutdown::run`](crate::shutdown::run)). Production passes
     /// [`shutdown::signal`](crate::shutdown::signal); tests pass a channel they control.
@@ -70,6 +80,7 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
+        self.metrics.spawn(&self.http);
         let stopping = self.state.clone();
         let stop = async move {
             stop.await;

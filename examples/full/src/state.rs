@@ -27,5 +27,6 @@ impl AppState {
     pub async fn close(self) {
         // Each slice closes its backing services here.
         self.db.close().await;
+        crate::traces::flush().await;
     }
 }

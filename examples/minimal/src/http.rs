@@ -37,8 +37,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Puts `routes` behind the layers every request gets, innermost first: panic catching, a
-/// timeout, a body size limit, CORS, JSON bodies for every error, security headers, and the
-/// request log when there is one. Public so tests can put routes of their own behind it.
+/// timeout, a body size limit, CORS, JSON bodies for every error, security headers, then the
+/// request log, traces and request metrics of the slices that have them. Public so tests can
+/// put routes of their own behind it.
 pub fn with_middleware<S>(routes: Router<S>, config: &HttpConfig) -> anyhow::Result<Router<S>>
 where
     S: Clone + Send + Sync + 'static,

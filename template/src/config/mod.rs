@@ -51,6 +51,10 @@ pub struct Config {
     /// The PostgreSQL database (factor IV: an attached resource, located by config alone).
     pub database: DatabaseConfig,
 {%- endif %}
+{%- if metrics %}
+    /// Prometheus metrics, served on a port of their own.
+    pub metrics: MetricsConfig,
+{%- endif %}
 }
 
 impl Default for Config {
@@ -67,6 +71,9 @@ impl Default for Config {
 {%- endif %}
 {%- if database %}
             database: DatabaseConfig::default(),
+{%- endif %}
+{%- if metrics %}
+            metrics: MetricsConfig::default(),
 {%- endif %}
         }
     }
@@ -237,6 +244,27 @@ impl DatabaseConfig {
 }
 {%- endif %}
 
+{%- if metrics %}
+
+/// Where Prometheus scrapes `/metrics`: a port of its own, which the service's public port and
+/// its Kubernetes Service never expose.
+{%- if config %}
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+{%- endif %}
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    /// Port `/metrics` is served on, at the same `host` as the service.
+    pub port: u16,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { port: 9464 }
+    }
+}
+{%- endif %}
+
 impl Config {
     /// Checks what types alone cannot, so a bad value stops the service before it binds.
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -253,6 +281,16 @@ impl Config {
         ensure!(
             self.shutdown.drain_delay_secs < self.shutdown.timeout_secs,
             "shutdown.drain_delay_secs must be less than shutdown.timeout_secs"
+        );
+{%- endif %}
+{%- if metrics %}
+        ensure!(
+            self.metrics.port != 0,
+            "metrics.port must be between 1 and 65535"
+        );
+        ensure!(
+            self.metrics.port != self.port,
+            "metrics.port must differ from port"
         );
 {%- endif %}
 {%- if database %}

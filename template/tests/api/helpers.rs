@@ -18,6 +18,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use {{crate_name}}::config::Config;
+{%- if metrics %}
+use {{crate_name}}::config::MetricsConfig;
+{%- endif %}
 {%- if shutdown %}
 use {{crate_name}}::config::ShutdownConfig;
 {%- endif %}
@@ -26,6 +29,9 @@ use {{crate_name}}::startup::Application;
 /// A running service and a client for it. Dropping it stops the server task.
 pub struct TestApp {
     pub address: SocketAddr,
+{%- if metrics %}
+    pub metrics_address: SocketAddr,
+{%- endif %}
     pub client: reqwest::Client,
 {%- if shutdown %}
     stop: Option<oneshot::Sender<()>>,
@@ -72,6 +78,9 @@ pub fn test_config() -> Config {
     Config {
         host: Ipv4Addr::LOCALHOST.into(),
         port: 0,
+{%- if metrics %}
+        metrics: MetricsConfig { port: 0 },
+{%- endif %}
 {%- if shutdown %}
         shutdown: ShutdownConfig {
             timeout_secs: 3,
@@ -134,6 +143,9 @@ async fn start(config: Config) -> TestApp {
         .await
         .expect("the service did not start");
     let address = app.address();
+{%- if metrics %}
+    let metrics_address = app.metrics_address();
+{%- endif %}
 {%- if shutdown %}
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
@@ -145,6 +157,9 @@ async fn start(config: Config) -> TestApp {
 {%- endif %}
     TestApp {
         address,
+{%- if metrics %}
+        metrics_address,
+{%- endif %}
         client: reqwest::Client::new(),
 {%- if shutdown %}
         stop: Some(stop),

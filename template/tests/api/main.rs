@@ -14,6 +14,9 @@ mod http;
 {%- if logging %}
 mod logging;
 {%- endif %}
+{%- if metrics %}
+mod metrics;
+{%- endif %}
 {%- if database %}
 mod notes;
 {%- endif %}

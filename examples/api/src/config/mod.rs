@@ -30,6 +30,8 @@ pub struct Config {
     pub logging: LoggingConfig,
     /// Graceful shutdown.
     pub shutdown: ShutdownConfig,
+    /// Prometheus metrics, served on a port of their own.
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             logging: LoggingConfig::default(),
             shutdown: ShutdownConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -120,6 +123,22 @@ impl Default for ShutdownConfig {
     }
 }
 
+/// Where Prometheus scrapes `/metrics`: a port of its own, which the service's public port and
+/// its Kubernetes Service never expose.
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    /// Port `/metrics` is served on, at the same `host` as the service.
+    pub port: u16,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { port: 9464 }
+    }
+}
+
 impl Config {
     /// Checks what types alone cannot, so a bad value stops the service before it binds.
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -135,6 +154,14 @@ impl Config {
         ensure!(
             self.shutdown.drain_delay_secs < self.shutdown.timeout_secs,
             "shutdown.drain_delay_secs must be less than shutdown.timeout_secs"
+        );
+        ensure!(
+            self.metrics.port != 0,
+            "metrics.port must be between 1 and 65535"
+        );
+        ensure!(
+            self.metrics.port != self.port,
+            "metrics.port must differ from port"
         );
         Ok(())
     }

@@ -6,12 +6,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use api_service::config::Config;
+use api_service::config::MetricsConfig;
 use api_service::config::ShutdownConfig;
 use api_service::startup::Application;
 
 /// A running service and a client for it. Dropping it stops the server task.
 pub struct TestApp {
     pub address: SocketAddr,
+    pub metrics_address: SocketAddr,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<anyhow::Result<()>>,
@@ -54,6 +56,7 @@ pub fn test_config() -> Config {
     Config {
         host: Ipv4Addr::LOCALHOST.into(),
         port: 0,
+        metrics: MetricsConfig { port: 0 },
         shutdown: ShutdownConfig {
             timeout_secs: 3,
             ..ShutdownConfig::default()
@@ -78,6 +81,7 @@ async fn start(config: Config) -> TestApp {
         .await
         .expect("the service did not start");
     let address = app.address();
+    let metrics_address = app.metrics_address();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         // A dropped sender counts as a stop signal too.
@@ -85,6 +89,7 @@ async fn start(config: Config) -> TestApp {
     }));
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::new(),
         stop: Some(stop),
         server,

@@ -3,4 +3,5 @@ mod health;
 mod helpers;
 mod http;
 mod logging;
+mod metrics;
 mod shutdown;

@@ -33,6 +33,8 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     /// The PostgreSQL database (factor IV: an attached resource, located by config alone).
     pub database: DatabaseConfig,
+    /// Prometheus metrics, served on a port of their own.
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             logging: LoggingConfig::default(),
             shutdown: ShutdownConfig::default(),
             database: DatabaseConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -189,6 +192,22 @@ impl DatabaseConfig {
     }
 }
 
+/// Where Prometheus scrapes `/metrics`: a port of its own, which the service's public port and
+/// its Kubernetes Service never expose.
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    /// Port `/metrics` is served on, at the same `host` as the service.
+    pub port: u16,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { port: 9464 }
+    }
+}
+
 impl Config {
     /// Checks what types alone cannot, so a bad value stops the service before it binds.
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -204,6 +223,14 @@ impl Config {
         ensure!(
             self.shutdown.drain_delay_secs < self.shutdown.timeout_secs,
             "shutdown.drain_delay_secs must be less than shutdown.timeout_secs"
+        );
+        ensure!(
+            self.metrics.port != 0,
+            "metrics.port must be between 1 and 65535"
+        );
+        ensure!(
+            self.metrics.port != self.port,
+            "metrics.port must differ from port"
         );
         self.database
             .connect_options()

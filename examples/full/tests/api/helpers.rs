@@ -12,12 +12,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use full_service::config::Config;
+use full_service::config::MetricsConfig;
 use full_service::config::ShutdownConfig;
 use full_service::startup::Application;
 
 /// A running service and a client for it. Dropping it stops the server task.
 pub struct TestApp {
     pub address: SocketAddr,
+    pub metrics_address: SocketAddr,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<anyhow::Result<()>>,
@@ -60,6 +62,7 @@ pub fn test_config() -> Config {
     Config {
         host: Ipv4Addr::LOCALHOST.into(),
         port: 0,
+        metrics: MetricsConfig { port: 0 },
         shutdown: ShutdownConfig {
             timeout_secs: 3,
             ..ShutdownConfig::default()
@@ -116,6 +119,7 @@ async fn start(config: Config) -> TestApp {
         .await
         .expect("the service did not start");
     let address = app.address();
+    let metrics_address = app.metrics_address();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         // A dropped sender counts as a stop signal too.
@@ -123,6 +127,7 @@ async fn start(config: Config) -> TestApp {
     }));
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::new(),
         stop: Some(stop),
         server,

@@ -5,5 +5,6 @@ mod health;
 mod helpers;
 mod http;
 mod logging;
+mod metrics;
 mod notes;
 mod shutdown;
