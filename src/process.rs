@@ -110,11 +110,18 @@ impl Service {
         format!("{}{key}", self.env_prefix)
     }
 
-    /// A run of `serve` (the default command).
+    /// A run of `serve` (the default command), on loopback only: nothing outside this machine
+    /// reaches the test services. `/metrics` gets a free port of its own, so parallel runs do
+    /// not compete for the default, and traces are off unless a test names a collector
+    /// (`OTEL_TRACES_EXPORTER=otlp` with `OTEL_EXPORTER_OTLP_ENDPOINT`): nothing else listens
+    /// for them here.
     pub fn launch(&self, label: &str) -> Launch {
-        // Loopback only: nothing outside this machine reaches the test services.
         let host = self.prefixed("HOST");
-        self.launch_exactly(label).env(&host, "127.0.0.1")
+        let metrics_port = self.prefixed("METRICS__PORT");
+        self.launch_exactly(label)
+            .env(&host, "127.0.0.1")
+            .env(&metrics_port, free_port())
+            .env("OTEL_TRACES_EXPORTER", "none")
     }
 
     /// A run with nothing in its environment but what the caller adds (not even the loopback
