@@ -169,7 +169,26 @@ fn an_unknown_setting_is_an_error_not_a_silent_typo() {
 
         let error = load().unwrap_err();
 
-        assert!(error.contains("body_limt_bytes"), "{error}");
+        let expected = format!(
+            "http.body_limt_bytes: not a setting (from environment variable \
+             {ENV_PREFIX}HTTP__BODY_LIMT_BYTES)"
+        );
+        assert!(error.contains(&expected), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn an_unknown_section_is_named_once() {
+    Jail::expect_with(|jail| {
+        isolate(jail);
+        jail.set_env(format!("{ENV_PREFIX}CACHE__SIZE"), "1");
+
+        let error = load().unwrap_err();
+
+        let expected =
+            format!("cache: not a setting (from environment variable {ENV_PREFIX}CACHE)");
+        assert!(error.contains(&expected), "{error}");
         Ok(())
     });
 }

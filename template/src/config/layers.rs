@@ -255,7 +255,11 @@ fn describe(error: figment::Error) -> anyhow::Error {
         .into_iter()
         .map(|error| {
             let mut key = error.path.clone();
-            if let Kind::UnknownField(field, _) = &error.kind {
+            // figment ends the path of an unknown field with the field itself; older releases
+            // did not.
+            if let Kind::UnknownField(field, _) = &error.kind
+                && key.last() != Some(field)
+            {
                 key.push(field.clone());
             }
             let source = error.metadata.as_ref().map_or_else(
