@@ -131,5 +131,6 @@ pub fn build_all_on_service(
         bin,
         env_prefix,
         tag,
+        metrics: true,
     }
 }

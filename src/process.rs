@@ -102,6 +102,8 @@ pub struct Service {
     pub env_prefix: String,
     /// The test binary's name for progress lines and temporary folders, e.g. `e2e`.
     pub tag: &'static str,
+    /// Whether it has the metrics slice: [`Service::launch`] then gives `/metrics` a free port.
+    pub metrics: bool,
 }
 
 impl Service {
@@ -111,17 +113,22 @@ impl Service {
     }
 
     /// A run of `serve` (the default command), on loopback only: nothing outside this machine
-    /// reaches the test services. `/metrics` gets a free port of its own, so parallel runs do
-    /// not compete for the default, and traces are off unless a test names a collector
+    /// reaches the test services. With the metrics slice, `/metrics` gets a free port of its
+    /// own, so parallel runs do not compete for the default (a service without the slice
+    /// refuses the setting). Traces are off unless a test names a collector
     /// (`OTEL_TRACES_EXPORTER=otlp` with `OTEL_EXPORTER_OTLP_ENDPOINT`): nothing else listens
     /// for them here.
     pub fn launch(&self, label: &str) -> Launch {
         let host = self.prefixed("HOST");
-        let metrics_port = self.prefixed("METRICS__PORT");
-        self.launch_exactly(label)
+        let launch = self
+            .launch_exactly(label)
             .env(&host, "127.0.0.1")
-            .env(&metrics_port, free_port())
-            .env("OTEL_TRACES_EXPORTER", "none")
+            .env("OTEL_TRACES_EXPORTER", "none");
+        if self.metrics {
+            launch.setting("METRICS__PORT", free_port())
+        } else {
+            launch
+        }
     }
 
     /// A run with nothing in its environment but what the caller adds (not even the loopback

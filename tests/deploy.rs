@@ -762,6 +762,8 @@ fn deployed(name: &str, port: u16, defines: &[(&str, &str)]) -> Deployed {
         // Unused: the containers get exactly the environment the manifests declare.
         env_prefix: String::new(),
         tag: "deploy",
+        // Unused too: launched only as the manifests declare.
+        metrics: false,
     };
     Deployed {
         render,

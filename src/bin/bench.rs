@@ -124,6 +124,7 @@ fn variant(label: &'static str, off: &[&str], targets: &Path) -> Variant {
             bin,
             env_prefix: format!("{}_", name.to_uppercase().replace('-', "_")),
             tag: "bench",
+            metrics: off.is_empty(),
         },
         build,
         observed: off.is_empty(),
