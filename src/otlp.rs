@@ -42,6 +42,10 @@ pub enum Behaviour {
     /// Read it (and keep its spans, so a test sees it arrived) but never answer; the
     /// connection stays open until the receiver is dropped: a collector that hangs.
     NeverAnswer,
+    /// Decode it and answer like [`Behaviour::Answer`], but only count its spans
+    /// ([`OtlpReceiver::span_count`]): a collector under load, whose work on this machine
+    /// should be no more than a real one's.
+    Count,
 }
 
 /// A span as it arrived, flattened for assertions. Ids are lowercase hex.
@@ -114,6 +118,8 @@ struct Shared {
     requests: AtomicUsize,
     exports: AtomicUsize,
     decode_failures: AtomicUsize,
+    /// Spans received, kept or not.
+    span_count: AtomicUsize,
     /// A copy of every accepted connection, to cut them all when the receiver is dropped.
     streams: Mutex<Vec<TcpStream>>,
     closed: AtomicBool,
@@ -145,6 +151,7 @@ impl OtlpReceiver {
             requests: AtomicUsize::new(0),
             exports: AtomicUsize::new(0),
             decode_failures: AtomicUsize::new(0),
+            span_count: AtomicUsize::new(0),
             streams: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
         });
@@ -186,6 +193,11 @@ impl OtlpReceiver {
     /// (taken as is).
     pub fn traces_url(&self) -> String {
         format!("{}{TRACES_PATH}", self.endpoint())
+    }
+
+    /// How many spans arrived, kept or not.
+    pub fn span_count(&self) -> usize {
+        self.shared.span_count.load(Ordering::SeqCst)
     }
 
     /// Every span received so far, in arrival order.
@@ -522,8 +534,17 @@ fn handle(request: &Request, shared: &Shared) -> Reply {
             return Reply::text(400, "Bad Request", "not an ExportTraceServiceRequest");
         }
     };
-    let spans = flatten(export);
-    shared.spans.lock().unwrap().extend(spans);
+    let received: usize = export
+        .resource_spans
+        .iter()
+        .flat_map(|resource| &resource.scope_spans)
+        .map(|scope| scope.spans.len())
+        .sum();
+    shared.span_count.fetch_add(received, Ordering::SeqCst);
+    if shared.behaviour != Behaviour::Count {
+        let spans = flatten(export);
+        shared.spans.lock().unwrap().extend(spans);
+    }
     shared.exports.fetch_add(1, Ordering::SeqCst);
     Reply {
         status: 200,

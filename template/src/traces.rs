@@ -88,6 +88,10 @@ where
     Ok(Some(
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
+            // Source file, line and thread of every span: the same few lines of this crate
+            // for every request, sent again with each span.
+            .with_location(false)
+            .with_threads(false)
             .with_filter(spans),
     ))
 }
