@@ -55,7 +55,9 @@ impl Application {
         let metrics = metrics.observe(crate::db::metrics::observer(db.clone()));
 {%- endif %}
 {%- if metrics %}
-        let metrics = metrics.bind(config.host, config.metrics.port).await?;
+        let metrics = metrics
+            .bind(config.host, config.metrics.port, &config.http)
+            .await?;
 {%- endif %}
         let state = AppState {
             // Each slice's part, as `state.rs` lists them.
@@ -107,31 +109,34 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
-{%- if metrics %}
-        self.metrics.spawn(&self.http);
-{%- endif %}
         let stopping = self.state.clone();
         let stop = async move {
             stop.await;
             stopping.stop_traffic();
         };
-        crate::shutdown::run(self.shutdown, stop, |drained| async move {
+        let serving = crate::shutdown::run(self.shutdown, stop, |drained| async move {
             server::serve(self.listener, self.router, &self.http, drained).await;
             // Last, so requests still draining had their connections.
             self.state.close().await;
-        })
-        .await
+        });
+{%- if metrics %}
+        self.metrics.serve_during(serving).await
+{%- else %}
+        serving.await
+{%- endif %}
     }
 {%- else %}
 
     /// Serves until the process is killed.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
-{%- if metrics %}
-        self.metrics.spawn(&self.http);
-{%- endif %}
         let never = std::future::pending();
-        server::serve(self.listener, self.router, &self.http, never).await;
+        let serving = server::serve(self.listener, self.router, &self.http, never);
+{%- if metrics %}
+        self.metrics.serve_during(serving).await;
+{%- else %}
+        serving.await;
+{%- endif %}
         Ok(())
     }
 {%- endif %}

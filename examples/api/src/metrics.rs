@@ -100,8 +100,14 @@ impl Metrics {
         self
     }
 
-    /// Binds `/metrics` to `host:port`, without serving yet. Port 0 picks a free one.
-    pub async fn bind(self, host: IpAddr, port: u16) -> anyhow::Result<Exposition> {
+    /// Binds `/metrics` to `host:port`, without serving yet. Port 0 picks a free one. Its
+    /// connections get the same header read timeout as the service's (`http`).
+    pub async fn bind(
+        self,
+        host: IpAddr,
+        port: u16,
+        http: &HttpConfig,
+    ) -> anyhow::Result<Exposition> {
         let listener = TcpListener::bind((host, port))
             .await
             .with_context(|| format!("cannot listen on {host}:{port} for metrics.port"))?;
@@ -109,6 +115,7 @@ impl Metrics {
             address: listener.local_addr()?,
             listener,
             metrics: self,
+            http: http.clone(),
         })
     }
 }
@@ -118,6 +125,7 @@ pub struct Exposition {
     listener: TcpListener,
     address: SocketAddr,
     metrics: Metrics,
+    http: HttpConfig,
 }
 
 impl Exposition {
@@ -126,24 +134,28 @@ impl Exposition {
         self.address
     }
 
-    /// Serves scrapes in the background until the process exits: a scrape during the shutdown
-    /// drain still sees the requests it counts.
-    pub fn spawn(self, http: &HttpConfig) {
-        let http = http.clone();
+    /// Runs `service` with scrapes served beside it, and returns what it returns. The
+    /// exposition lives exactly as long: a scrape during the shutdown drain still sees the
+    /// requests it counts, and nothing it holds (the pool the scrapes read) outlives the
+    /// service, not even when the service's task is aborted.
+    pub async fn serve_during<T>(self, service: impl Future<Output = T>) -> T {
         let handle = self.metrics.handle.clone();
-        tokio::spawn(async move {
+        let upkeep = async move {
             let mut upkeep = tokio::time::interval(UPKEEP_INTERVAL);
             loop {
                 upkeep.tick().await;
                 handle.run_upkeep();
             }
-        });
+        };
         let router = Router::new()
             .route("/metrics", get(scrape))
             .with_state(self.metrics);
-        tokio::spawn(async move {
-            server::serve(self.listener, router, &http, std::future::pending()).await;
-        });
+        let scrapes = server::serve(self.listener, router, &self.http, std::future::pending());
+        tokio::select! {
+            output = service => output,
+            () = upkeep => unreachable!("the upkeep loop never ends"),
+            () = scrapes => unreachable!("scrapes are served until the service stops"),
+        }
     }
 }
 

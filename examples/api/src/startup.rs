@@ -31,7 +31,9 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let readiness = crate::health::Readiness::default();
         let metrics = crate::metrics::Metrics::install()?;
-        let metrics = metrics.bind(config.host, config.metrics.port).await?;
+        let metrics = metrics
+            .bind(config.host, config.metrics.port, &config.http)
+            .await?;
         let state = AppState {
             // Each slice's part, as `state.rs` lists them.
             readiness,
@@ -70,17 +72,16 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
-        self.metrics.spawn(&self.http);
         let stopping = self.state.clone();
         let stop = async move {
             stop.await;
             stopping.stop_traffic();
         };
-        crate::shutdown::run(self.shutdown, stop, |drained| async move {
+        let serving = crate::shutdown::run(self.shutdown, stop, |drained| async move {
             server::serve(self.listener, self.router, &self.http, drained).await;
             // Last, so requests still draining had their connections.
             self.state.close().await;
-        })
-        .await
+        });
+        self.metrics.serve_during(serving).await
     }
 }

@@ -51,7 +51,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
         let never = std::future::pending();
-        server::serve(self.listener, self.router, &self.http, never).await;
+        let serving = server::serve(self.listener, self.router, &self.http, never);
+        serving.await;
         Ok(())
     }
 }
