@@ -1,13 +1,7 @@
-//! What the observability slices cost, measured on demand (not part of `cargo test`):
-//!
-//! ```text
-//! cargo run --release --locked --bin bench
-//! ```
-//!
-//! Renders the all-on service four times: with `metrics` and `otel` both off, each alone, and
-//! both on, and builds each in release (timed; from a clean target folder unless
-//! `BENCH_TARGET_DIR` names one to reuse, when the times are those of incremental builds). Then, against PostgreSQL (DATABASE_URL),
-//! it serves each in turn, interleaved over several rounds, and loads `GET /notes/{id}` (an API
+//! What the observability slices cost (`bench -- observability`). Renders the all-on service
+//! four times: with `metrics` and `otel` both off, each alone, and both on, and builds each in
+//! release (timed; from a clean target folder unless `BENCH_TARGET_DIR` names one to reuse, when
+//! the times are those of incremental builds). Then, against PostgreSQL (DATABASE_URL), it serves each in turn, interleaved over several rounds, and loads `GET /notes/{id}` (an API
 //! route with a query and the INFO request log) with `wrk`. With `otel`, the service sends its
 //! spans to an OTLP receiver that decodes and counts them (one that kept them all would cost this
 //! machine more than a collector elsewhere costs a service); with `metrics`, its `/metrics` is
@@ -15,9 +9,8 @@
 //! p99 latency, best round of each, and the ratio to the render with both off.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use template_harness::combos::Combo;
 use template_harness::files::new_temp_dir;
@@ -26,9 +19,9 @@ use template_harness::otlp::{Behaviour, OtlpReceiver};
 use template_harness::process::{Proc, Service, free_port};
 use template_harness::render::render_combo;
 
+use crate::load::{CONNECTIONS, LOAD, measured_on, release_build, wrk};
+
 const ROUNDS: usize = 3;
-const LOAD: &str = "10s";
-const CONNECTIONS: &str = "64";
 
 /// One variant under test.
 struct Variant {
@@ -38,7 +31,7 @@ struct Variant {
     traced: bool,
 }
 
-fn main() {
+pub fn run() {
     let clean = new_temp_dir("bench-target-");
     let reused = std::env::var_os("BENCH_TARGET_DIR").map(PathBuf::from);
     let target = reused.as_deref().unwrap_or(clean.path());
@@ -68,15 +61,9 @@ fn main() {
             (rps, p99)
         })
         .collect();
-    let date = Command::new("date")
-        .arg("+%F")
-        .output()
-        .expect("date")
-        .stdout;
     println!(
-        "\nMeasured {} on this machine ({} cores), wrk -t2 -c{CONNECTIONS} -d{LOAD}, best of {ROUNDS} interleaved rounds, GET /notes/{{id}} with the request log at INFO:\n",
-        String::from_utf8_lossy(&date).trim(),
-        thread::available_parallelism().map_or(0, |n| n.get())
+        "\n{}, wrk -t2 -c{CONNECTIONS} -d{LOAD}, best of {ROUNDS} interleaved rounds, GET /notes/{{id}} with the request log at INFO:\n",
+        measured_on()
     );
     let build = if reused.is_some() {
         "release build (incremental)"
@@ -115,16 +102,7 @@ fn variant(label: &'static str, off: &[&str], targets: &Path) -> Variant {
     let render = render_combo(name, Combo::all_on_but(off));
     let target = targets.join(name);
     eprintln!("building {label} ({name}) in release ...");
-    let started = Instant::now();
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--release", "--quiet"])
-        .current_dir(&render.dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "cargo build --release of {name} failed");
-    let build = started.elapsed();
+    let build = release_build(&render.dir, &target, &[]);
     let bin: PathBuf = target.join("release").join(name);
     // The render's folder goes with `render`; the binary stays in the target folder.
     Variant {
@@ -173,42 +151,10 @@ fn measure(variant: &Variant, otlp_endpoint: &str) -> (f64, f64) {
             }
         })
     });
-    let output = Command::new("wrk")
-        .args(["-t2", "-c", CONNECTIONS, "-d", LOAD, "--latency"])
-        .arg(format!("http://127.0.0.1:{port}/notes/{id}"))
-        .output()
-        .expect("run wrk (apt-get install wrk; .ci/run installs it)");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let load = wrk(port, &format!("/notes/{id}"));
     service.stop_cleanly();
     if let Some(scraping) = scraping {
         scraping.join().expect("the scraping thread");
     }
-    (requests_per_second(&text), p99_ms(&text))
-}
-
-fn requests_per_second(wrk: &str) -> f64 {
-    wrk.lines()
-        .find_map(|line| line.trim().strip_prefix("Requests/sec:"))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{wrk}"))
-}
-
-fn p99_ms(wrk: &str) -> f64 {
-    let value = wrk
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("99%"))
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no 99% latency in wrk's output:\n{wrk}"));
-    let (number, unit) = value.split_at(
-        value
-            .find(|c: char| c.is_alphabetic())
-            .unwrap_or(value.len()),
-    );
-    let number: f64 = number.parse().unwrap_or_else(|_| panic!("latency {value}"));
-    match unit {
-        "us" => number / 1000.0,
-        "ms" => number,
-        "s" => number * 1000.0,
-        _ => panic!("latency unit {unit} in {value}"),
-    }
+    (load.rps, load.p99_ms)
 }
