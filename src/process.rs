@@ -4,7 +4,7 @@
 //! child process a test leaves behind ([`KillOnDrop`]).
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, PipeWriter, Read};
 use std::net::TcpListener;
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
@@ -140,6 +140,7 @@ impl Service {
             args: Vec::new(),
             env: Vec::new(),
             port: 0,
+            stdout: None,
         }
     }
 
@@ -186,6 +187,7 @@ pub struct Launch {
     args: Vec<String>,
     env: Vec<(String, String)>,
     pub port: u16,
+    stdout: Option<PipeWriter>,
 }
 
 impl Launch {
@@ -235,6 +237,13 @@ impl Launch {
         self.env("DATABASE_URL", url)
     }
 
+    /// Stdout into `pipe`, which the test reads when it chooses (a log collector that falls
+    /// behind), instead of into [`Proc::stdout`].
+    pub fn stdout_to(mut self, pipe: PipeWriter) -> Self {
+        self.stdout = Some(pipe);
+        self
+    }
+
     pub fn spawn(self) -> Proc {
         let workdir = new_temp_dir(&format!("{}-workdir-", self.service.tag));
         let mut cmd = Command::new(&self.service.bin);
@@ -243,7 +252,7 @@ impl Launch {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(workdir.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(self.stdout.map_or_else(Stdio::piped, Stdio::from))
             .stderr(Stdio::piped());
         let mut child = KillOnDrop(
             cmd.spawn()
@@ -251,10 +260,13 @@ impl Launch {
         );
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
-        let readers = vec![
-            collect_lines(child.stdout.take().expect("piped stdout"), stdout.clone()),
-            collect_lines(child.stderr.take().expect("piped stderr"), stderr.clone()),
-        ];
+        let mut readers = vec![collect_lines(
+            child.stderr.take().expect("piped stderr"),
+            stderr.clone(),
+        )];
+        if let Some(pipe) = child.stdout.take() {
+            readers.push(collect_lines(pipe, stdout.clone()));
+        }
         Proc {
             label: self.label,
             tag: self.service.tag,

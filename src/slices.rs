@@ -121,6 +121,7 @@ pub const SLICE_DEPS: &[(&str, &[&str])] = &[
     ("secrecy", &["database"]),
     // Traces need a subscriber too, even without log output.
     ("tracing-subscriber", &["logging", "otel"]),
+    ("tracing-appender", &["logging"]),
     ("metrics", &["metrics"]),
     ("metrics-exporter-prometheus", &["metrics"]),
     ("metrics-process", &["metrics"]),

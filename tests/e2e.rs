@@ -11,7 +11,7 @@
 //!
 //! Every check prints one `[e2e]` progress line with what it measured.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::net::ToSocketAddrs;
 use std::sync::LazyLock;
 use std::thread;
@@ -225,6 +225,115 @@ fn json_logs_with_request_ids() {
     progress(&format!(
         "[e2e] JSON logs: {} stdout lines, all JSON; request id {given} echoed and logged; generated id {generated} echoed and logged",
         logs.len()
+    ));
+}
+
+/// Check 2b: the request log is written by a thread of its own, off the request path, and a
+/// clean shutdown loses none of it, even with the log collector behind. Stdout is a pipe this
+/// test does not read until SIGTERM, so the pipe fills at once and nearly every line is still
+/// queued in the service when the signal comes. [`LOGGED_CONNECTIONS`] keep-alive connections
+/// send [`LOGGED_REQUESTS`] requests each (fewer in all than the queue holds, so no request
+/// waits on the log); after the exit every request id has exactly one request log line, and the
+/// last line is `shutdown complete`.
+#[test]
+fn sigterm_loses_no_log_line() {
+    const LOGGED_CONNECTIONS: usize = 4;
+    const LOGGED_REQUESTS: usize = 1500;
+    let db = SERVICE.migrated_db();
+    let (collector, stdout) = std::io::pipe().expect("a pipe for stdout");
+    let mut service = SERVICE
+        .launch("serve (log collector behind)")
+        .port(free_port())
+        .database(&db.url())
+        .stdout_to(stdout)
+        .spawn();
+    service.wait_ready();
+    let port = service.port;
+    let run = random_hex();
+    let started = Instant::now();
+    let senders: Vec<_> = (0..LOGGED_CONNECTIONS)
+        .map(|connection| {
+            let run = run.clone();
+            thread::spawn(move || {
+                let mut stream = connect(port).expect("connect");
+                stream.set_nodelay(true).expect("TCP_NODELAY");
+                for n in 0..LOGGED_REQUESTS {
+                    // One write per request: pieces would wait on Nagle and delayed ACKs.
+                    let request = format!(
+                        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nx-request-id: log-{run}-{connection}-{n}\r\n\r\n"
+                    );
+                    stream.write_all(request.as_bytes()).expect("send a request");
+                    let response = read_response(&mut stream).expect("an answer");
+                    assert_eq!(response.status, 200, "{response:?}");
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.join().expect("a sending thread");
+    }
+    let sent = started.elapsed();
+
+    let signalled = Instant::now();
+    service.terminate();
+    // The collector catches up only now.
+    let reading = thread::spawn(move || {
+        BufReader::new(collector)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+    let status = service.expect_exit(EXIT_TIMEOUT);
+    let exit = signalled.elapsed();
+    let lines = reading.join().expect("the collecting thread");
+    assert_eq!(status.code(), Some(0), "{}", service.describe());
+
+    let logs: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("a log line cut short or not JSON ({e}): {line}"))
+        })
+        .collect();
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for line in &logs {
+        if let Some(id) = line["span"]["request_id"].as_str()
+            && id.starts_with(&format!("log-{run}-"))
+            && line.get("status").is_some()
+        {
+            *seen.entry(id.to_owned()).or_default() += 1;
+        }
+    }
+    let expected = LOGGED_CONNECTIONS * LOGGED_REQUESTS;
+    let missing: Vec<String> = (0..LOGGED_CONNECTIONS)
+        .flat_map(|c| (0..LOGGED_REQUESTS).map(move |n| (c, n)))
+        .map(|(c, n)| format!("log-{run}-{c}-{n}"))
+        .filter(|id| !seen.contains_key(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {expected} answered requests have no log line after a clean exit (first: {:?}); \
+         the log writer's queue was not written out",
+        missing.len(),
+        missing.first()
+    );
+    let repeated = seen.values().filter(|&&count| count > 1).count();
+    assert_eq!(
+        repeated, 0,
+        "{repeated} requests were logged more than once"
+    );
+    assert_eq!(
+        logs.last().map(|line| line["message"].clone()),
+        Some("shutdown complete".into()),
+        "the last line is `shutdown complete`, logged just before the exit; the last lines were\n{}",
+        lines[lines.len().saturating_sub(3)..].join("\n")
+    );
+    progress(&format!(
+        "[e2e] request log behind a stalled collector: {expected} requests in {} ms on \
+         {LOGGED_CONNECTIONS} connections, SIGTERM->exit {} ms (writing the queue out), \
+         {expected} request lines and `shutdown complete` after the exit",
+        ms(sent),
+        ms(exit)
     ));
 }
 

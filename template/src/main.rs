@@ -19,7 +19,8 @@ fn main() -> anyhow::Result<()> {
     // before a port is bound or a connection opened.
     let config = Config::load()?;
 {%- if logging %}
-    logging::init(config.logging.format)?;
+    // Dropped last, when `main` returns: it writes out the log lines still queued.
+    let _log_writer = logging::init(config.logging.format)?;
 {%- elsif otel %}
     traces::init()?;
 {%- endif %}
