@@ -1,8 +1,9 @@
 //! The docker CLI: whether an engine, Compose v2 and hadolint are there, running docker,
 //! building a render's image, and a guard that removes what a test made however it ends.
 
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -171,4 +172,37 @@ pub fn runtime_base_image(dir: &Path) -> String {
         .expect("ARG RUNTIME_IMAGE in the Dockerfile")
         .trim()
         .to_owned()
+}
+
+/// Every path in `image`'s file system, without a leading `./` or `/`: `docker export` of a
+/// container created (never started) from it, listed by `tar -t`.
+pub fn image_paths(image: &str) -> BTreeSet<String> {
+    let id = docker_ok(&["create", image]);
+    let mut export = Command::new("docker")
+        .args(["export", &id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run docker export");
+    let listing = Command::new("tar")
+        .arg("-t")
+        .stdin(export.stdout.take().expect("piped stdout"))
+        .output()
+        .expect("run tar -t");
+    let exported = export.wait().expect("wait for docker export");
+    docker(&["rm", "-f", &id]);
+    assert!(
+        exported.success() && listing.status.success(),
+        "docker export {image} | tar -t failed: {}",
+        String::from_utf8_lossy(&listing.stderr)
+    );
+    String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(|path| {
+            path.trim_start_matches("./")
+                .trim_start_matches('/')
+                .trim_end_matches('/')
+                .to_owned()
+        })
+        .filter(|path| !path.is_empty())
+        .collect()
 }

@@ -4,7 +4,8 @@
 //! - `dockerfile_and_compose_pass_static_checks`: hadolint on every distinct Dockerfile and
 //!   `docker compose config` on every distinct compose.yaml the template renders.
 //! - `all_on_image_builds_runs_and_stops`: the all-on render's image (clean build, then a rebuild
-//!   after a change under src/), run beside a PostgreSQL container: non-root numeric user,
+//!   after a change under src/), run beside a PostgreSQL container: no shell or package manager
+//!   in the image, non-root numeric user,
 //!   `/readyz` 200 on the published port after a one-off `migrate` container, JSON logs,
 //!   HEALTHCHECK healthy, `docker stop` → exit 0 well within the grace period; then compose up,
 //!   the example resource through the published port, `down -v`.
@@ -22,7 +23,7 @@ use template_harness::combos::Combo;
 use template_harness::command::{describe_output, run, strip_ansi};
 use template_harness::container::{
     Cleanup, ENGINE, available, build_image, compose_problem, docker, docker_ok, engine_problem,
-    hadolint_problem, image_size, runtime_base_image, unique,
+    hadolint_problem, image_paths, image_size, runtime_base_image, unique,
 };
 use template_harness::http::{Response, request};
 use template_harness::process::free_port;
@@ -144,6 +145,47 @@ fn build_image_measured(render: &Render, tag: &str, cleanup: &mut Cleanup) {
     ));
 }
 
+/// Programs a runtime image must not hold: shells and package managers. The service needs
+/// neither (its HEALTHCHECK is the binary's own `healthcheck`).
+const NOT_IN_THE_IMAGE: [&str; 10] = [
+    "bin/sh",
+    "usr/bin/sh",
+    "bin/bash",
+    "usr/bin/bash",
+    "bin/dash",
+    "usr/bin/dash",
+    "usr/bin/apt",
+    "usr/bin/apt-get",
+    "usr/bin/dpkg",
+    "bin/busybox",
+];
+
+/// The image holds the service and no shell or package manager: not in its file system, and
+/// `docker run --entrypoint /bin/sh` has nothing to start.
+fn assert_only_the_service(tag: &str) {
+    let paths = image_paths(tag);
+    let found: Vec<&str> = NOT_IN_THE_IMAGE
+        .iter()
+        .copied()
+        .filter(|path| paths.contains(*path))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "the runtime image holds {found:?}; it should hold the service and what it links, no \
+         shell or package manager"
+    );
+    let shell = docker(&["run", "--rm", "--entrypoint", "/bin/sh", tag, "-c", "true"]);
+    assert!(
+        !shell.status.success(),
+        "`docker run --entrypoint /bin/sh {tag}` ran a shell"
+    );
+    progress(&format!(
+        "docker tier: {tag}: {} paths in the image, none of {} present; /bin/sh does not start",
+        paths.len(),
+        NOT_IN_THE_IMAGE.len()
+    ));
+}
+
 /// Runs `tag` detached with the port published, checks it as a platform would, stops it and
 /// checks the exit. `extra` goes to `docker run` before the image (network, environment).
 fn run_and_stop(tag: &str, port: u16, extra: &[&str], cleanup: &mut Cleanup) {
@@ -195,6 +237,8 @@ fn run_and_stop(tag: &str, port: u16, extra: &[&str], cleanup: &mut Cleanup) {
             .all(|l| l.split_whitespace().nth(1) == Some(uid)),
         "a process in the container does not run as {uid}:\n{top}"
     );
+
+    assert_only_the_service(tag);
 
     let ready = poll_until(Duration::from_secs(30), POLL, || {
         request(host_port, "GET", "/readyz", &[], None).is_ok_and(|r| r.status == 200)
