@@ -14,7 +14,8 @@ fn main() -> anyhow::Result<()> {
     // Config is validated before anything else happens: a bad value stops the process here,
     // before a port is bound or a connection opened.
     let config = Config::load()?;
-    logging::init(config.logging.format)?;
+    // Dropped last, when `main` returns: it writes out the log lines still queued.
+    let _log_writer = logging::init(config.logging.format)?;
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let outcome = runtime.block_on(cli.command.unwrap_or_default().run(config));

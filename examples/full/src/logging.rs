@@ -3,8 +3,13 @@
 //! Lines are JSON objects when stdout is not a terminal (a container, a pipe) and readable text
 //! when it is; `logging.format` forces either. `RUST_LOG` sets levels, as everywhere in Rust.
 //! Every response gets one line, from [`with_request_log`].
+//!
+//! Lines are written by a thread of their own, so a request never waits on stdout: it formats
+//! its line and queues it. The queue holds [`BUFFERED_LINES`]; when it is full (stdout slower
+//! than the service for that long), logging waits for room rather than drop a line. The writer
+//! batches what is queued into few writes, and [`init`]'s guard writes out the rest on exit.
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -17,6 +22,7 @@ use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
 use tracing::{Level, Span, Subscriber};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
@@ -24,15 +30,24 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::config::LogFormat;
 
+/// Lines queued for stdout at most: a burst of this many never waits on stdout.
+pub const BUFFERED_LINES: usize = 8192;
+
 /// Installs the global subscriber writing to stdout, and logs panics through it. Call once, early
-/// in `main`.
-pub fn init(format: LogFormat) -> anyhow::Result<()> {
-    let subscriber = subscriber(format, std::io::stdout)?;
+/// in `main`, and hold the guard to its end: dropping it writes out the queued lines (waiting at
+/// most a second, should stdout take none).
+pub fn init(format: LogFormat) -> anyhow::Result<WorkerGuard> {
+    let (stdout, guard) = NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+    let subscriber = subscriber(format, stdout)?;
     // Spans also become traces, whatever `RUST_LOG` lets through to the log.
     let subscriber = subscriber.with(crate::traces::layer()?);
     tracing::subscriber::set_global_default(subscriber).context("a logger is already installed")?;
     log_panics();
-    Ok(())
+    Ok(guard)
 }
 
 /// Panics become ERROR lines in the log, inside the span of whatever panicked (a request's, with
