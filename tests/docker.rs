@@ -10,6 +10,8 @@
 //!   HEALTHCHECK healthy, `docker stop` → exit 0 well within the grace period; then compose up,
 //!   the example resource through the published port, `down -v`.
 //! - `image_without_database_builds_runs_and_stops`: the same for a render without a database.
+//! - `an_updated_service_builds_its_image_with_the_synced_lockfile`: a service taken through
+//!   `cargo template-update` to a revision with new dependencies builds its image as committed.
 //!
 //! The tier runs whenever a Docker engine answers. Under `CI=true` a missing engine, Compose v2
 //! or hadolint fails the test; elsewhere the test says what did not run and why, and passes.
@@ -27,8 +29,9 @@ use template_harness::container::{
 };
 use template_harness::http::{Response, request};
 use template_harness::process::free_port;
-use template_harness::render::{Render, render_combo};
+use template_harness::render::{CargoGenerate, Render, render_combo};
 use template_harness::report::progress;
+use template_harness::update::service_updated_with_new_dependencies;
 use template_harness::wait::poll_until;
 
 /// How long `docker stop` waits before SIGKILL (its default). The service's own deadline is 8 s.
@@ -483,4 +486,44 @@ fn image_without_database_builds_runs_and_stops() {
 
     build_image(&render, &tag, &mut cleanup);
     run_and_stop(&tag, 8080, &[], &mut cleanup);
+}
+
+// ---------------------------------------------------------------------------------------------
+// An updated service
+
+/// `cargo template-update` with a template revision that adds a dependency and `-d
+/// metrics=true`: the tree it leaves, committed as it is (conflicts aside, the user's only
+/// step), builds its image, whose Dockerfile builds with `--locked`.
+#[test]
+fn an_updated_service_builds_its_image_with_the_synced_lockfile() {
+    if !available("the updated service's image", engine_problem()) {
+        return;
+    }
+    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cleanup = Cleanup::new();
+    let (_history, service, output) =
+        service_updated_with_new_dependencies("dockertier-updated", CargoGenerate::Pinned);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        describe_output("cargo template-update", &output)
+    );
+    service.commit_all("take the template update");
+
+    let tag = format!("{}:test", unique("updated"));
+    cleanup.later(&["rmi", "-f", &tag]);
+    let started = Instant::now();
+    let dir = service.dir.to_string_lossy().into_owned();
+    docker_ok(&["build", "--force-rm", "-t", &tag, &dir]);
+    let help = docker_ok(&["run", "--rm", "--read-only", &tag, "--help"]);
+    assert!(
+        help.contains("serve"),
+        "the image's binary does not run:\n{help}"
+    );
+    progress(&format!(
+        "docker tier: {tag}: the updated service (new dependencies, Cargo.lock synced by the \
+         tool) built with --locked in {:.0} s, and its binary runs",
+        started.elapsed().as_secs_f64()
+    ));
 }
