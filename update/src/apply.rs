@@ -54,7 +54,14 @@ pub fn update(update: Update) -> anyhow::Result<ExitCode> {
         update.base.commit.clone()
     };
     let placeholders = repo.placeholders_at(&to)?;
-    let values = answers::with_defines(service.answers.values(), update.defines, &placeholders)?;
+    let values = answers::with_defines(service.answers.values(), update.defines, &placeholders)
+        .with_context(|| {
+            format!(
+                "at template revision {} (without --to, -d keeps the service's own revision; \
+                 --to <revision> takes a newer template too)",
+                short(&to)
+            )
+        })?;
     if values == update.base.values && repo.same_template(&update.base.commit, &to)? {
         println!("up to date: nothing to change");
         if update.record != service.answers.source() {
