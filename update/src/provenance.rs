@@ -188,15 +188,15 @@ pub fn describe(base: &Base) -> String {
         How::Recorded => format!("(recorded in {FILE_NAME})"),
         How::From => "(given with --from)".to_owned(),
         How::Content(search) if search.differing == 0 => format!(
-            "(found by content: its render is exactly the service's first commit {}; {} \
-             renders, {:.1} s)",
+            "(found by content: its render is exactly the service's first commit {}; {}, \
+             {:.1} s)",
             short(&search.first_commit),
-            search.renders,
+            renders(search.renders),
             search.seconds
         ),
         How::Content(search) => format!(
             "(found by content, the closest: no template revision renders the service's first \
-             commit {} exactly, and {} {} from this one's render; {} renders, {:.1} s)",
+             commit {} exactly, and {} {} from this one's render; {}, {:.1} s)",
             short(&search.first_commit),
             search.differing,
             if search.differing == 1 {
@@ -204,9 +204,17 @@ pub fn describe(base: &Base) -> String {
             } else {
                 "lines differ"
             },
-            search.renders,
+            renders(search.renders),
             search.seconds
         ),
+    }
+}
+
+fn renders(count: usize) -> String {
+    if count == 1 {
+        "1 render".to_owned()
+    } else {
+        format!("{count} renders")
     }
 }
 
