@@ -32,10 +32,6 @@ impl Git {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     fn command(&self) -> Command {
         let mut command = Command::new("git");
         command.current_dir(&self.dir);
