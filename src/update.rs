@@ -17,7 +17,7 @@ use crate::render::{CargoGenerate, Generate, repo_root, stage_template_source};
 pub const HOOK_VERSION_FILE: &str = "hooks/answers.rhai";
 
 /// The template's manifest, as this repository holds it (rendered as the service's Cargo.toml).
-pub const TEMPLATE_MANIFEST: &str = "template/Cargo.toml";
+pub const TEMPLATE_MANIFEST: &str = "template/Cargo.toml.liquid";
 
 /// The answers file every render has: the tool's own definition.
 pub use cargo_template_update::answers::FILE_NAME as ANSWERS_FILE;

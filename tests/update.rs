@@ -1125,3 +1125,34 @@ fn the_version_renders_record_is_the_changelogs_newest_release() {
         "[update] renders record version {newest}, CHANGELOG.md's newest release"
     ));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Installing the tool.
+
+/// `cargo install --git <repo> cargo-template-update` reads every manifest in the repository
+/// to find the package; a Liquid `Cargo.toml` in `template/` made it print a red `error:`.
+/// A crate depending on the tool by git makes cargo scan the checkout the same way (the same
+/// git source reads the same manifests and prints the same message), without building it.
+#[test]
+fn cargo_finds_the_tool_in_this_repository_without_an_error() {
+    let clone = clone_this_repository();
+    let probe = template_harness::files::new_temp_dir("install-probe-");
+    std::fs::create_dir_all(probe.path().join("src")).expect("create the probe's src");
+    std::fs::write(probe.path().join("src/lib.rs"), "").expect("write the probe's lib.rs");
+    let manifest = format!(
+        "[package]\nname = \"install-probe\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
+         [dependencies]\ncargo-template-update = {{ git = \"{}\", branch = \"main\" }}\n",
+        clone.url()
+    );
+    std::fs::write(probe.path().join("Cargo.toml"), manifest).expect("write the probe");
+    let output = template_harness::cargo::cargo_command(probe.path(), &["generate-lockfile"])
+        .output()
+        .expect("run cargo");
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(
+        !said.contains("error:"),
+        "cargo prints an error while reading this repository:\n{said}"
+    );
+    progress("[update] cargo reads every manifest of this repository without an error");
+}
