@@ -1,25 +1,7 @@
 //! Integration tests, one binary: the real service on a random port, driven over HTTP.
-{%- if database %}
-//! Tests that need PostgreSQL get a database of their own on the server `DATABASE_URL` names.
-{%- endif %}
+//!
+//! Every file in this folder is a module of this binary; `helpers` has what they share. A file
+//! added here is picked up the next time the binary is compiled: when nothing else changed,
+//! `touch tests/api/main.rs` makes cargo compile it again.
 
-{%- if database %}
-mod database;
-{%- endif %}
-{%- if health %}
-mod health;
-{%- endif %}
-mod helpers;
-mod http;
-{%- if logging %}
-mod logging;
-{%- endif %}
-{%- if metrics %}
-mod metrics;
-{%- endif %}
-{%- if database %}
-mod notes;
-{%- endif %}
-{%- if shutdown %}
-mod shutdown;
-{%- endif %}
+automod::dir!("tests/api");
