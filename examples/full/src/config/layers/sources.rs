@@ -139,8 +139,8 @@ fn variable_of_key(key: &[&str]) -> String {
     format!("{ENV_PREFIX}{}", key.join("__").to_ascii_uppercase())
 }
 
-/// `DATABASE__PASSWORD_FILE` (prefix removed) names the file for `DATABASE__PASSWORD`; other
-/// names are no file variables.
+/// `HTTP__BODY_LIMIT_BYTES_FILE` (prefix removed) names the file for
+/// `HTTP__BODY_LIMIT_BYTES`; other names are no file variables.
 fn key_of_file_variable(name: &str) -> Option<&str> {
     let split = name.len().checked_sub("_FILE".len())?;
     let (key, suffix) = name.split_at_checked(split)?;
