@@ -36,6 +36,7 @@ pub const ALWAYS_FILES: &[&str] = &[
     "src/state.rs",
     "tests/api/helpers.rs",
     "tests/api/http.rs",
+    // Written by hooks/post.rhai: a module for every other file of tests/api in the render.
     "tests/api/main.rs",
     "tests/api/server.rs",
 ];
@@ -108,7 +109,6 @@ pub const COMBINED_FILES: &[(&str, &[&str], &[&str])] = &[
 /// `[dev-dependencies]`. Any other name in `[dependencies]` must be in `SLICE_DEPS`.
 pub const CORE_DEPS: &[&str] = &[
     "anyhow",
-    "automod",
     "axum",
     "clap",
     "hyper",

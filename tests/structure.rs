@@ -414,10 +414,14 @@ fn liquid_stays_in_the_wiring() {
             ));
         }
     }
-    let main = std::fs::read_to_string(template.join("tests/api/main.rs")).expect("read");
-    if main.contains("{%") {
-        problems
-            .push("tests/api/main.rs holds Liquid: its modules are the files beside it".to_owned());
+    // The post hook writes tests/api/main.rs, a module for every file the render has there.
+    if let Ok(main) = std::fs::read_to_string(template.join("tests/api/main.rs"))
+        && main.contains("{%")
+    {
+        problems.push(
+            "tests/api/main.rs holds Liquid: hooks/post.rhai writes it from the files beside it"
+                .to_owned(),
+        );
     }
     progress(&format!(
         "[structure] lines holding a Liquid tag in template/src: {total}"
