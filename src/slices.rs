@@ -36,7 +36,9 @@ pub const ALWAYS_FILES: &[&str] = &[
     "src/state.rs",
     "tests/api/helpers.rs",
     "tests/api/http.rs",
+    // Written by hooks/post.rhai: a module for every other file of tests/api in the render.
     "tests/api/main.rs",
+    "tests/api/server.rs",
 ];
 
 /// Files (and whole folders) a slice owns: present if and only if the slice is on. A folder
@@ -45,7 +47,12 @@ pub const ALWAYS_FILES: &[&str] = &[
 pub const SLICE_FILES: &[(&str, &[&str])] = &[
     (
         "config",
-        &[".env.example", "src/config/layers.rs", "tests/config.rs"],
+        &[
+            ".env.example",
+            "src/config/layers.rs",
+            "src/config/layers/",
+            "tests/config.rs",
+        ],
     ),
     ("logging", &["src/logging.rs", "tests/api/logging.rs"]),
     ("shutdown", &["src/shutdown.rs", "tests/api/shutdown.rs"]),
@@ -55,6 +62,7 @@ pub const SLICE_FILES: &[(&str, &[&str])] = &[
         &[
             "src/db.rs",
             "src/notes.rs",
+            "src/config/secret.rs",
             "migrations/",
             "tests/api/notes.rs",
             "tests/api/database.rs",
@@ -74,7 +82,7 @@ pub const SLICE_FILES: &[(&str, &[&str])] = &[
         ],
     ),
     ("ci", &[".github/workflows/ci.yml", "deny.toml"]),
-    ("metrics", &["src/metrics.rs", "tests/api/metrics.rs"]),
+    ("metrics", &["src/prometheus.rs", "tests/api/prometheus.rs"]),
     ("otel", &["src/traces.rs"]),
     // compose owns no file alone: see COMBINED_FILES.
 ];
@@ -89,8 +97,10 @@ pub const SLICE_OFF_FILES: &[(&str, &[&str])] = &[
 pub const COMBINED_FILES: &[(&str, &[&str], &[&str])] = &[
     // PostgreSQL's readiness checks plug the database into the health probes.
     ("src/db/readiness.rs", &["database"], &["health"]),
-    // The pool's gauges plug the database into the metrics.
-    ("src/db/metrics.rs", &["database"], &["metrics"]),
+    // The pool's gauges and acquire timeouts plug the database into the metrics.
+    ("src/db/pool_metrics.rs", &["database"], &["metrics"]),
+    // The subscriber and the request span, which logs and traces share.
+    ("src/telemetry.rs", &[], &["logging", "otel"]),
     // compose.yaml runs the image, the database or both; with neither it is not rendered.
     ("compose.yaml", &["compose"], &["docker", "database"]),
 ];

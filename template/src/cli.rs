@@ -1,5 +1,6 @@
 //! The command line: one binary, several commands. Admin tasks run as one-off processes of the
-//! same build with the same config as the server (factor XII).
+//! same build with the same config as the server (factor XII). A new one is a variant of
+//! [`Command`], whose doc comment is its `--help`, and an arm in [`Command::run`].
 
 use clap::{Parser, Subcommand};
 
@@ -47,7 +48,8 @@ impl Command {
 {%- if shutdown %}
                 app.run_until_stopped(crate::shutdown::signal()).await
 {%- else %}
-                app.run_until_stopped().await
+                // Nothing stops it but the end of the process.
+                app.run_until_stopped(std::future::pending()).await
 {%- endif %}
             }
 {%- if config %}

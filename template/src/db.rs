@@ -5,7 +5,7 @@
 //! command, a one-off process of the same build and config (factor XII).
 {%- if metrics %}
 
-pub mod metrics;
+pub mod pool_metrics;
 {%- endif %}
 {%- if health %}
 
@@ -27,6 +27,15 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// PostgreSQL's code for "relation does not exist".
 const UNDEFINED_TABLE: &str = "42P01";
+
+/// The pool `serve` uses: after applying pending migrations when `database.migrate_on_start`
+/// says so, a [`lazy_pool`].
+pub async fn pool(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    if config.migrate_on_start {
+        migrate(config).await?;
+    }
+    lazy_pool(config)
+}
 
 /// The pool requests use. It connects on first use, so the service starts while the database is
 /// away and recovers by itself when it is back. Every statement gets

@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
@@ -41,20 +41,21 @@ type Dependency = dyn Fn() -> Pin<Box<dyn Future<Output = Checks> + Send>> + Sen
 #[derive(Clone, Default)]
 pub struct Readiness {
     draining: Arc<AtomicBool>,
-    dependencies: Vec<Arc<Dependency>>,
+    dependencies: Arc<Mutex<Vec<Arc<Dependency>>>>,
 }
 
 impl Readiness {
     /// Adds a backing service: `/readyz` runs `checks` on every call and fails when any of them
     /// does. `checks` must answer within [`PING_TIMEOUT`].
-    pub fn depends_on<F, C>(mut self, checks: F) -> Self
+    pub fn depends_on<F, C>(&self, checks: F)
     where
         F: Fn() -> C + Send + Sync + 'static,
         C: Future<Output = Checks> + Send + 'static,
     {
         self.dependencies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::new(move || Box::pin(checks()) as Pin<Box<_>>));
-        self
     }
 
     /// From now on `/readyz` fails: the service is shutting down.
@@ -106,13 +107,10 @@ impl IntoResponse for Health {
             Status::Fail => StatusCode::SERVICE_UNAVAILABLE,
         };
         let mut response = (status, Json(self)).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
+        response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/health+json"),
         );
-        // A cached "ready" is worse than none.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
 }
@@ -144,8 +142,14 @@ async fn readyz(State(readiness): State<Readiness>) -> Health {
             checks: BTreeMap::new(),
         };
     }
+    // Copied out, so no lock is held while the checks wait on their services.
+    let dependencies = readiness
+        .dependencies
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     let mut checks = Checks::new();
-    for dependency in &readiness.dependencies {
+    for dependency in dependencies {
         checks.extend(dependency().await);
     }
     let passing = checks

@@ -7,11 +7,6 @@ use clap::Parser;
 
 use {{crate_name}}::cli::Cli;
 use {{crate_name}}::config::Config;
-{%- if logging %}
-use {{crate_name}}::logging;
-{%- elsif otel %}
-use {{crate_name}}::traces;
-{%- endif %}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -20,9 +15,9 @@ fn main() -> anyhow::Result<()> {
     let config = Config::load()?;
 {%- if logging %}
     // Dropped last, when `main` returns: it writes out the log lines still queued.
-    let _log_writer = logging::init(config.logging.format)?;
+    let _log_writer = {{crate_name}}::telemetry::init(config.logging.format)?;
 {%- elsif otel %}
-    traces::init()?;
+    {{crate_name}}::telemetry::init()?;
 {%- endif %}
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

@@ -7,7 +7,6 @@ use clap::Parser;
 
 use api_service::cli::Cli;
 use api_service::config::Config;
-use api_service::logging;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -15,7 +14,7 @@ fn main() -> anyhow::Result<()> {
     // before a port is bound or a connection opened.
     let config = Config::load()?;
     // Dropped last, when `main` returns: it writes out the log lines still queued.
-    let _log_writer = logging::init(config.logging.format)?;
+    let _log_writer = api_service::telemetry::init(config.logging.format)?;
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let outcome = runtime.block_on(cli.command.unwrap_or_default().run(config));

@@ -45,16 +45,17 @@ pub async fn signal() {
     }
 }
 
-/// Runs the service made by `run` until it finishes, or until the deadline cuts it short.
+/// Runs `service` until it finishes, or until the deadline cuts it short.
 ///
-/// `run` gets the moment to stop serving: `stop`, then the drain delay. Whatever it does after
-/// that (the drain, closing the pool) counts against the deadline, which starts when `stop`
-/// resolves. Returns `Ok` after a clean shutdown and an error when the deadline was reached; the
-/// caller then exits without waiting for what is still running (see `main`).
+/// `service` gets the moment to stop accepting connections: `stop`, then the drain delay.
+/// Whatever it does after that (the drain, closing the pool) counts against the deadline, which
+/// starts when `stop` resolves. Returns `Ok` after a clean shutdown and an error when the
+/// deadline was reached; the caller then exits without waiting for what is still running (see
+/// `main`).
 pub async fn run<F>(
     config: ShutdownConfig,
     stop: impl Future<Output = ()> + Send + 'static,
-    run: impl FnOnce(Drained) -> F,
+    service: impl FnOnce(Drained) -> F,
 ) -> anyhow::Result<()>
 where
     F: Future<Output = ()>,
@@ -66,7 +67,7 @@ where
     let drained: Drained = Box::pin(async move {
         stop.await;
         tracing::info!(?drain_delay, ?timeout, "shutting down");
-        // The receiver lives as long as `run` does; nobody to tell otherwise.
+        // The receiver lives as long as this function runs; nobody to tell otherwise.
         let _ = stopping.send(());
         tokio::time::sleep(drain_delay).await;
         tracing::info!("no longer accepting connections; finishing requests in flight");
@@ -79,7 +80,7 @@ where
     };
 
     tokio::select! {
-        () = run(drained) => {
+        () = service(drained) => {
             tracing::info!("shutdown complete");
             Ok(())
         }

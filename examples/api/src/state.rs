@@ -1,29 +1,15 @@
-//! What handlers share, composed from each slice's part.
+//! What handlers share.
 //!
-//! Handlers never take the whole `AppState`: each takes only its slice's part (`State<PgPool>`,
-//! `State<Readiness>`), which `FromRef` pulls out of it. Slice modules therefore know nothing of
-//! this struct, or of `http`, and a slice is added or removed here by one field.
+//! Handlers never take the whole `AppState`: each takes only the part it uses (`State<PgPool>`,
+//! `State<Readiness>`), which `FromRef` pulls out of it. The modules that own those parts
+//! therefore know nothing of this struct, or of the routes around them.
 
 use axum::extract::FromRef;
 
 /// Cloned for every request, so every field is a cheap handle.
 #[derive(Clone, FromRef)]
 pub struct AppState {
-    // A field per slice whose handlers share something, taken as `State<T>`.
+    // A field for each part whose handlers share something, taken as `State<T>`.
     /// Whether `/readyz` may report ready, and what it checks.
     pub readiness: crate::health::Readiness,
-}
-
-impl AppState {
-    /// The stop signal arrived: take this instance out of rotation.
-    pub fn stop_traffic(&self) {
-        // Each slice that keeps traffic away does it here.
-        self.readiness.set_draining();
-    }
-
-    /// The last request is done: close what the slices hold open.
-    pub async fn close(self) {
-        // Each slice closes its backing services here.
-        crate::traces::flush().await;
-    }
 }

@@ -21,8 +21,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
+use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use opentelemetry::KeyValue;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{Status, TraceContextExt, TracerProvider};
@@ -44,7 +46,8 @@ pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
 /// The layer that turns this crate's spans into OpenTelemetry spans, or `None` when traces are
-/// turned off. Call it once, where the subscriber is built. Fails on a setting it cannot use,
+/// turned off. Call it once, where the subscriber is built: spans become traces whatever
+/// `RUST_LOG` lets through to a log. Fails on a setting it cannot use,
 /// naming the variable.
 pub fn layer<S>() -> anyhow::Result<Option<impl Layer<S>>>
 where
@@ -120,7 +123,8 @@ fn resource() -> Resource {
 /// Makes `span`, a request's span, the server span of the caller's trace when the request
 /// carries a `traceparent`, or the root of a new trace; gives it the HTTP attributes of the
 /// OpenTelemetry conventions; and records `trace_id` and `span_id` on it, so every log line of
-/// the request names them. The span must declare `otel.name`, `trace_id` and `span_id`.
+/// the request names them. Call it before the span is first entered, which starts it. The span
+/// must declare `otel.name`, `trace_id` and `span_id`.
 pub fn continue_trace(request: &Request, span: &Span) {
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
     // Fails only for a span that no subscriber records: there is no trace to continue then.
@@ -149,13 +153,25 @@ pub fn continue_trace(request: &Request, span: &Span) {
     }
 }
 
-/// Ends a request's span with its status: `http.response.status_code`, and an error status for
-/// a 5xx (a 4xx is the client's error, not the server's).
-pub fn record_response(status: StatusCode, span: &Span) {
+/// Ends the span of every request of `routes` with its status: `http.response.status_code`, and
+/// an error status for a 5xx (a 4xx is the client's error, not the server's). Apply it inside
+/// the request span.
+pub fn with_response_status<S>(routes: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    routes.layer(middleware::from_fn(record_status))
+}
+
+async fn record_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let span = Span::current();
+    let status = response.status();
     span.set_attribute("http.response.status_code", i64::from(status.as_u16()));
     if status.is_server_error() {
         span.set_status(Status::error(status.to_string()));
     }
+    response
 }
 
 /// Sends the spans still queued, for at most [`FLUSH_TIMEOUT`], and stops the exporter. Call it

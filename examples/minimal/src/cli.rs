@@ -1,5 +1,6 @@
 //! The command line: one binary, several commands. Admin tasks run as one-off processes of the
-//! same build with the same config as the server (factor XII).
+//! same build with the same config as the server (factor XII). A new one is a variant of
+//! [`Command`], whose doc comment is its `--help`, and an arm in [`Command::run`].
 
 use clap::{Parser, Subcommand};
 
@@ -26,7 +27,8 @@ impl Command {
         match self {
             Self::Serve => {
                 let app = Application::build(config).await?;
-                app.run_until_stopped().await
+                // Nothing stops it but the end of the process.
+                app.run_until_stopped(std::future::pending()).await
             }
         }
     }

@@ -1,6 +1,8 @@
 //! The one error type handlers return. Clients see a status and a short message; internal
 //! details (database errors, panics, anything from `anyhow`) are logged and never sent.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -36,13 +38,21 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let message = match &self {
+        let status = self.status_code();
+        match self {
             Self::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "request failed");
-                "internal error".to_owned()
+                let mut response =
+                    (status, Json(json!({ "error": "internal error" }))).into_response();
+                response.extensions_mut().insert(Cause(Arc::new(cause)));
+                response
             }
-            other => other.to_string(),
-        };
-        (self.status_code(), Json(json!({ "error": message }))).into_response()
+            other => (status, Json(json!({ "error": other.to_string() }))).into_response(),
+        }
     }
 }
+
+/// Why a request failed with an internal error, kept in its response's extensions for the
+/// layers that count failures by their cause. Clients never see it.
+#[derive(Clone, Debug)]
+pub struct Cause(pub Arc<anyhow::Error>);

@@ -1,4 +1,5 @@
-//! HTTP: the routes of every slice, and the layers every request passes through.
+//! HTTP: what every request gets, whatever routes the service has: the layers it passes
+//! through, and the JSON answers for unknown paths, wrong methods and every other error.
 
 use std::any::Any;
 use std::time::Duration;
@@ -18,33 +19,22 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::config::HttpConfig;
 use crate::error::ApiError;
-use crate::state::AppState;
 
-/// Every route and its middleware, but no socket: tests call it with `tower::ServiceExt::oneshot`.
-///
-/// Fails when the config holds a value no layer can use, such as a malformed CORS origin.
-pub fn router(state: AppState, config: &HttpConfig) -> anyhow::Result<Router> {
-    Ok(with_middleware(routes(), config)?.with_state(state))
-}
-
-/// The service's routes, before the middleware every request passes through.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(about))
-        // Unknown paths and methods get the same JSON error body as every other failure.
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-}
-
-/// Puts `routes` behind the layers every request gets, innermost first: panic catching, a
-/// timeout, a body size limit, CORS, JSON bodies for every error, security headers, then the
-/// request log, traces and request metrics of the slices that have them. Public so tests can
-/// put routes of their own behind it.
-pub fn with_middleware<S>(routes: Router<S>, config: &HttpConfig) -> anyhow::Result<Router<S>>
+/// `GET /`, which every service has.
+pub fn routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    let routes = routes
+    Router::new().route("/", get(about))
+}
+
+/// Puts `routes` behind the layers every request gets, innermost first: panic catching, a
+/// timeout, a body size limit, CORS, JSON bodies for every error, then security headers.
+pub fn with_layers<S>(routes: Router<S>, config: &HttpConfig) -> anyhow::Result<Router<S>>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Ok(routes
         .layer(CatchPanicLayer::custom(internal_error_on_panic))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -63,12 +53,12 @@ where
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         ))
-        // Answers are per request unless a handler says otherwise.
+        // Answers are per request unless a handler says otherwise: a cached answer from a probe
+        // or a resource is worse than none.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
-        ));
-    Ok(routes)
+        )))
 }
 
 /// `GET /`: which service and version answers.
@@ -79,11 +69,13 @@ async fn about() -> Json<serde_json::Value> {
     }))
 }
 
-async fn not_found() -> ApiError {
+/// The fallback for paths no route matches.
+pub async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
-async fn method_not_allowed() -> ApiError {
+/// The fallback for a path whose routes take other methods.
+pub async fn method_not_allowed() -> ApiError {
     ApiError::Rejected(
         StatusCode::METHOD_NOT_ALLOWED,
         "method not allowed".to_owned(),

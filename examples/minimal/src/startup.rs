@@ -1,7 +1,10 @@
-//! Building the service and running it are separate steps: `build` checks the config and binds
-//! the port (port 0 picks a free one, as tests do), `run_until_stopped` serves.
+//! Building the service and running it are separate steps: [`Application::build`] checks the
+//! config and binds the port (port 0 picks a free one, as tests do), and
+//! [`Application::run_until_stopped`] serves until it is told to stop.
 //!
-//! This is where the slices meet: each adds its part of the shared state in `build`.
+//! This is where the service's parts meet. Each module keeps to itself; this file lists, in the
+//! order they run, what each part holds, its routes, the layers around every request, and what
+//! it does when the service stops.
 
 use std::net::SocketAddr;
 
@@ -18,8 +21,10 @@ use crate::state::AppState;
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
-    router: Router,
-    http: HttpConfig,
+    /// Every route behind its middleware, given the state when serving starts.
+    routes: Router<AppState>,
+    state: AppState,
+    config: Config,
 }
 
 impl Application {
@@ -27,18 +32,18 @@ impl Application {
     /// that cannot work never accepts a connection.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let state = AppState {
-            // Each slice's part, as `state.rs` lists them.
+            // What each part's handlers share, as `state.rs` lists it.
         };
-        let router = http::router(state.clone(), &config.http)?;
+        let routes = with_middleware(all_routes(), &config.http)?;
         let listener = TcpListener::bind((config.host, config.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
-        let address = listener.local_addr()?;
         Ok(Self {
+            address: listener.local_addr()?,
             listener,
-            address,
-            router,
-            http: config.http,
+            routes,
+            state,
+            config,
         })
     }
 
@@ -47,12 +52,50 @@ impl Application {
         self.address
     }
 
-    /// Serves until the process is killed.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+    /// Serves until `stop` resolves; then stops accepting, lets the requests in flight finish
+    /// and closes what the service holds open. The `serve` command passes the process's stop
+    /// signal; tests pass a channel they control.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "listening");
-        let never = std::future::pending();
-        let serving = server::serve(self.listener, self.router, &self.http, never);
-        serving.await;
-        Ok(())
+        let router = self.routes.with_state(self.state.clone());
+        let serve = move |stop_accepting| async move {
+            server::serve(self.listener, router, &self.config.http, stop_accepting).await;
+            // Last, so requests still draining had their connections.
+        };
+        let running = async move {
+            serve(stop).await;
+            Ok(())
+        };
+        running.await
     }
+}
+
+/// Every route and its middleware, but no socket: tests call it with `tower::ServiceExt::oneshot`.
+///
+/// Fails when the config holds a value no layer can use, such as a malformed CORS origin.
+pub fn router(state: AppState, config: &HttpConfig) -> anyhow::Result<Router> {
+    Ok(with_middleware(all_routes(), config)?.with_state(state))
+}
+
+/// The service's routes: each part's, merged.
+pub fn all_routes() -> Router<AppState> {
+    Router::new()
+        .merge(http::routes())
+        // Unknown paths and methods get the same JSON error body as every other failure.
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+}
+
+/// Puts `routes` behind every layer a request passes through: first those of
+/// [`http::with_layers`], then, outside them, those that observe every answer, including the
+/// ones the inner layers make themselves. Public so tests can put routes of their own behind it.
+pub fn with_middleware<S>(routes: Router<S>, config: &HttpConfig) -> anyhow::Result<Router<S>>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let routes = http::with_layers(routes, config)?;
+    Ok(routes)
 }

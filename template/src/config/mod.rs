@@ -19,19 +19,11 @@ mod platform;
 use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::ensure;
-{%- if database %}
-use secrecy::SecretString;
-{%- endif %}
-{%- if config %}
 use serde::{Deserialize, Serialize};
-{%- endif %}
 
 /// Everything the service can be told. The defaults suit local development.
-{%- if config %}
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-{%- endif %}
-#[derive(Debug, Clone)]
 pub struct Config {
     /// Address to listen on. `0.0.0.0` accepts connections from outside a container.
     pub host: IpAddr,
@@ -80,11 +72,8 @@ impl Default for Config {
 }
 
 /// Bounds that keep one client from holding the service.
-{%- if config %}
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-{%- endif %}
-#[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Seconds a request may take before it is answered with 503 Service Unavailable.
     pub request_timeout_secs: u64,
@@ -112,11 +101,8 @@ impl Default for HttpConfig {
 {%- if logging %}
 
 /// Log output (factor XI: logs are an event stream on stdout).
-{%- if config %}
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-{%- endif %}
-#[derive(Debug, Clone, Default)]
 pub struct LoggingConfig {
     /// `auto` (JSON when stdout is not a terminal, text when it is), `json` or `text`.
     /// Levels come from `RUST_LOG`.
@@ -124,11 +110,8 @@ pub struct LoggingConfig {
 }
 
 /// How log lines are written.
-{%- if config %}
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-{%- endif %}
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogFormat {
     /// JSON unless stdout is a terminal.
     #[default]
@@ -142,11 +125,8 @@ pub enum LogFormat {
 {%- if shutdown %}
 
 /// Graceful shutdown (factor IX: disposability).
-{%- if config %}
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-{%- endif %}
-#[derive(Debug, Clone)]
 pub struct ShutdownConfig {
     /// Seconds to keep serving after the stop signal while readiness already fails, so load
     /// balancers stop sending traffic before the listener closes. Zero where the platform
@@ -168,24 +148,21 @@ impl Default for ShutdownConfig {
 {%- endif %}
 {%- if database %}
 
+mod secret;
+
 /// Where the database is and how the pool uses it.
-{%- if config %}
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-{%- endif %}
-#[derive(Debug, Clone)]
 pub struct DatabaseConfig {
     /// `postgres://user:password@host:5432/name`, usually from `DATABASE_URL`, which platforms
     /// set themselves. A secret: it usually holds the password.
-{%- if config %}
-    #[serde(with = "layers::secret")]
-{%- endif %}
-    pub url: Option<SecretString>,
+    #[serde(with = "secret")]
+    pub url: Option<secrecy::SecretString>,
 {%- if config %}
     /// Replaces the password in `url` when set, so the URL can sit in plain config and the
     /// password in a secret file (`{{env_prefix}}DATABASE__PASSWORD_FILE`).
-    #[serde(with = "layers::secret")]
-    pub password: Option<SecretString>,
+    #[serde(with = "secret")]
+    pub password: Option<secrecy::SecretString>,
 {%- endif %}
     /// Most connections the pool keeps open.
     pub max_connections: u32,
@@ -248,11 +225,8 @@ impl DatabaseConfig {
 
 /// Where Prometheus scrapes `/metrics`: a port of its own, which the service's public port and
 /// its Kubernetes Service never expose.
-{%- if config %}
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-{%- endif %}
-#[derive(Debug, Clone)]
 pub struct MetricsConfig {
     /// Port `/metrics` is served on, at the same `host` as the service.
     pub port: u16,

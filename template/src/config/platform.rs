@@ -2,9 +2,6 @@
 //! the defaults in `config`.
 
 use anyhow::Context;
-{%- if database %}
-use secrecy::SecretString;
-{%- endif %}
 
 use super::Config;
 
@@ -19,7 +16,9 @@ impl Config {
                 .context("PORT must be a port number between 1 and 65535")?;
         }
 {%- if database %}
-        config.database.url = std::env::var("DATABASE_URL").ok().map(SecretString::from);
+        config.database.url = std::env::var("DATABASE_URL")
+            .ok()
+            .map(secrecy::SecretString::from);
 {%- endif %}
         config.validate()?;
         Ok(config)

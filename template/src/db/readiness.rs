@@ -7,10 +7,15 @@ use std::time::Instant;
 
 use sqlx::PgPool;
 
-use crate::health::{Check, Checks, PING_TIMEOUT, Status};
+use crate::health::{Check, Checks, PING_TIMEOUT, Readiness, Status};
 
-/// PostgreSQL's checks, for [`Readiness::depends_on`](crate::health::Readiness::depends_on).
-pub async fn checks(pool: PgPool) -> Checks {
+/// Makes `/readyz` ask PostgreSQL, through `pool`, on every call.
+pub fn register(readiness: &Readiness, pool: &PgPool) {
+    let pool = pool.clone();
+    readiness.depends_on(move || checks(pool.clone()));
+}
+
+async fn checks(pool: PgPool) -> Checks {
     let started = Instant::now();
     let pending = tokio::time::timeout(PING_TIMEOUT, super::pending_migrations(&pool)).await;
     let elapsed = started.elapsed();

@@ -12,9 +12,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use secrecy::SecretString;
 use sqlx::PgPool;
 {% endif -%}
-{% if shutdown -%}
 use tokio::sync::oneshot;
-{% endif -%}
 use tokio::task::JoinHandle;
 
 use {{crate_name}}::config::Config;
@@ -26,16 +24,14 @@ use {{crate_name}}::config::ShutdownConfig;
 {%- endif %}
 use {{crate_name}}::startup::Application;
 
-/// A running service and a client for it. Dropping it stops the server task.
+/// A running service and a client for it. Dropping it ends the server task.
 pub struct TestApp {
     pub address: SocketAddr,
 {%- if metrics %}
     pub metrics_address: SocketAddr,
 {%- endif %}
     pub client: reqwest::Client,
-{%- if shutdown %}
     stop: Option<oneshot::Sender<()>>,
-{%- endif %}
     server: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -51,9 +47,8 @@ impl TestApp {
             .await
             .expect("the request failed")
     }
-{%- if shutdown %}
 
-    /// Delivers the stop signal, as SIGTERM would.
+    /// Tells the service to stop, as the `serve` command's stop signal would.
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             stop.send(()).expect("the server is gone");
@@ -64,7 +59,6 @@ impl TestApp {
     pub async fn finished(&mut self) -> anyhow::Result<()> {
         (&mut self.server).await.expect("the server task panicked")
     }
-{%- endif %}
 }
 
 impl Drop for TestApp {
@@ -146,24 +140,18 @@ async fn start(config: Config) -> TestApp {
 {%- if metrics %}
     let metrics_address = app.metrics_address();
 {%- endif %}
-{%- if shutdown %}
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         // A dropped sender counts as a stop signal too.
         let _ = stopped.await;
     }));
-{%- else %}
-    let server = tokio::spawn(app.run_until_stopped());
-{%- endif %}
     TestApp {
         address,
 {%- if metrics %}
         metrics_address,
 {%- endif %}
         client: reqwest::Client::new(),
-{%- if shutdown %}
         stop: Some(stop),
-{%- endif %}
         server,
     }
 }

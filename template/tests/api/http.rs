@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceExt;
 
-use {{crate_name}}::http::with_middleware;
+use {{crate_name}}::startup::with_middleware;
 
 use crate::helpers::{spawn_app, spawn_app_with, test_config};
 

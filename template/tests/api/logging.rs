@@ -11,8 +11,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use {{crate_name}}::config::LogFormat;
-use {{crate_name}}::http::with_middleware;
 use {{crate_name}}::logging;
+use {{crate_name}}::startup::with_middleware;
 
 use crate::helpers::{spawn_app, spawn_app_with, test_config};
 

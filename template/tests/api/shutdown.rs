@@ -6,18 +6,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 use {{crate_name}}::config::{HttpConfig, ShutdownConfig};
 use {{crate_name}}::{server, shutdown};
 
-{% if health -%}
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
-{% else -%}
-use crate::helpers::{spawn_app, spawn_app_with};
-{% endif -%}
+use crate::helpers::spawn_app_with;
 
 #[tokio::test]
 async fn a_request_in_flight_finishes_and_the_shutdown_is_clean() {
@@ -96,32 +92,11 @@ async fn readiness_fails_as_soon_as_the_drain_starts() {
 }
 
 /// What `/readyz` says about the service itself (as opposed to its backing services).
-async fn readiness_output(app: &TestApp) -> String {
+async fn readiness_output(app: &crate::helpers::TestApp) -> String {
     let body: serde_json::Value = app.get("/readyz").await.json().await.unwrap();
     body["output"].as_str().unwrap_or_default().to_owned()
 }
 {%- endif %}
-
-#[tokio::test]
-async fn an_idle_keep_alive_connection_does_not_delay_the_exit() {
-    let mut app = spawn_app().await;
-    let mut connection = TcpStream::connect(app.address).await.unwrap();
-    connection
-        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buffer = [0; 1024];
-    let read = connection.read(&mut buffer).await.unwrap();
-    assert!(buffer[..read].starts_with(b"HTTP/1.1 200"));
-
-    app.stop();
-
-    // The deadline is 3 s; a clean exit well before it shows the idle connection was closed.
-    let outcome = tokio::time::timeout(Duration::from_secs(2), app.finished())
-        .await
-        .expect("the idle connection kept the service alive");
-    assert!(outcome.is_ok(), "{outcome:?}");
-}
 
 #[tokio::test]
 async fn a_client_stuck_mid_request_is_dropped_at_the_deadline() {
@@ -141,14 +116,4 @@ async fn a_client_stuck_mid_request_is_dropped_at_the_deadline() {
         .expect("the stuck client kept the service alive past the deadline");
     let error = outcome.expect_err("a drain cut short is reported");
     assert!(error.to_string().contains("deadline"), "{error:#}");
-}
-
-#[tokio::test]
-async fn new_connections_are_refused_after_the_drain() {
-    let mut app = spawn_app().await;
-
-    app.stop();
-    app.finished().await.unwrap();
-
-    assert!(TcpStream::connect(app.address).await.is_err());
 }

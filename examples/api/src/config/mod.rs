@@ -16,9 +16,8 @@ use anyhow::ensure;
 use serde::{Deserialize, Serialize};
 
 /// Everything the service can be told. The defaults suit local development.
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone)]
 pub struct Config {
     /// Address to listen on. `0.0.0.0` accepts connections from outside a container.
     pub host: IpAddr,
@@ -48,9 +47,8 @@ impl Default for Config {
 }
 
 /// Bounds that keep one client from holding the service.
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Seconds a request may take before it is answered with 503 Service Unavailable.
     pub request_timeout_secs: u64,
@@ -77,9 +75,8 @@ impl Default for HttpConfig {
 }
 
 /// Log output (factor XI: logs are an event stream on stdout).
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone, Default)]
 pub struct LoggingConfig {
     /// `auto` (JSON when stdout is not a terminal, text when it is), `json` or `text`.
     /// Levels come from `RUST_LOG`.
@@ -87,9 +84,8 @@ pub struct LoggingConfig {
 }
 
 /// How log lines are written.
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogFormat {
     /// JSON unless stdout is a terminal.
     #[default]
@@ -101,9 +97,8 @@ pub enum LogFormat {
 }
 
 /// Graceful shutdown (factor IX: disposability).
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone)]
 pub struct ShutdownConfig {
     /// Seconds to keep serving after the stop signal while readiness already fails, so load
     /// balancers stop sending traffic before the listener closes. Zero where the platform
@@ -125,9 +120,8 @@ impl Default for ShutdownConfig {
 
 /// Where Prometheus scrapes `/metrics`: a port of its own, which the service's public port and
 /// its Kubernetes Service never expose.
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone)]
 pub struct MetricsConfig {
     /// Port `/metrics` is served on, at the same `host` as the service.
     pub port: u16,

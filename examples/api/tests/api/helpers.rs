@@ -10,7 +10,7 @@ use api_service::config::MetricsConfig;
 use api_service::config::ShutdownConfig;
 use api_service::startup::Application;
 
-/// A running service and a client for it. Dropping it stops the server task.
+/// A running service and a client for it. Dropping it ends the server task.
 pub struct TestApp {
     pub address: SocketAddr,
     pub metrics_address: SocketAddr,
@@ -32,7 +32,7 @@ impl TestApp {
             .expect("the request failed")
     }
 
-    /// Delivers the stop signal, as SIGTERM would.
+    /// Tells the service to stop, as the `serve` command's stop signal would.
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             stop.send(()).expect("the server is gone");

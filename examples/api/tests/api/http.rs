@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceExt;
 
-use api_service::http::with_middleware;
+use api_service::startup::with_middleware;
 
 use crate::helpers::{spawn_app, spawn_app_with, test_config};
 

@@ -11,8 +11,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use api_service::config::LogFormat;
-use api_service::http::with_middleware;
 use api_service::logging;
+use api_service::startup::with_middleware;
 
 use crate::helpers::{spawn_app, spawn_app_with, test_config};
 

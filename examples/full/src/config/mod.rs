@@ -13,13 +13,11 @@ pub use layers::ENV_PREFIX;
 use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::ensure;
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// Everything the service can be told. The defaults suit local development.
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone)]
 pub struct Config {
     /// Address to listen on. `0.0.0.0` accepts connections from outside a container.
     pub host: IpAddr,
@@ -52,9 +50,8 @@ impl Default for Config {
 }
 
 /// Bounds that keep one client from holding the service.
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Seconds a request may take before it is answered with 503 Service Unavailable.
     pub request_timeout_secs: u64,
@@ -81,9 +78,8 @@ impl Default for HttpConfig {
 }
 
 /// Log output (factor XI: logs are an event stream on stdout).
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone, Default)]
 pub struct LoggingConfig {
     /// `auto` (JSON when stdout is not a terminal, text when it is), `json` or `text`.
     /// Levels come from `RUST_LOG`.
@@ -91,9 +87,8 @@ pub struct LoggingConfig {
 }
 
 /// How log lines are written.
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogFormat {
     /// JSON unless stdout is a terminal.
     #[default]
@@ -105,9 +100,8 @@ pub enum LogFormat {
 }
 
 /// Graceful shutdown (factor IX: disposability).
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone)]
 pub struct ShutdownConfig {
     /// Seconds to keep serving after the stop signal while readiness already fails, so load
     /// balancers stop sending traffic before the listener closes. Zero where the platform
@@ -127,19 +121,20 @@ impl Default for ShutdownConfig {
     }
 }
 
+mod secret;
+
 /// Where the database is and how the pool uses it.
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone)]
 pub struct DatabaseConfig {
     /// `postgres://user:password@host:5432/name`, usually from `DATABASE_URL`, which platforms
     /// set themselves. A secret: it usually holds the password.
-    #[serde(with = "layers::secret")]
-    pub url: Option<SecretString>,
+    #[serde(with = "secret")]
+    pub url: Option<secrecy::SecretString>,
     /// Replaces the password in `url` when set, so the URL can sit in plain config and the
     /// password in a secret file (`FULL_SERVICE_DATABASE__PASSWORD_FILE`).
-    #[serde(with = "layers::secret")]
-    pub password: Option<SecretString>,
+    #[serde(with = "secret")]
+    pub password: Option<secrecy::SecretString>,
     /// Most connections the pool keeps open.
     pub max_connections: u32,
     /// Milliseconds a request waits for a free connection before it fails.
@@ -194,9 +189,8 @@ impl DatabaseConfig {
 
 /// Where Prometheus scrapes `/metrics`: a port of its own, which the service's public port and
 /// its Kubernetes Service never expose.
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Debug, Clone)]
 pub struct MetricsConfig {
     /// Port `/metrics` is served on, at the same `host` as the service.
     pub port: u16,

@@ -16,7 +16,7 @@ use full_service::config::MetricsConfig;
 use full_service::config::ShutdownConfig;
 use full_service::startup::Application;
 
-/// A running service and a client for it. Dropping it stops the server task.
+/// A running service and a client for it. Dropping it ends the server task.
 pub struct TestApp {
     pub address: SocketAddr,
     pub metrics_address: SocketAddr,
@@ -38,7 +38,7 @@ impl TestApp {
             .expect("the request failed")
     }
 
-    /// Delivers the stop signal, as SIGTERM would.
+    /// Tells the service to stop, as the `serve` command's stop signal would.
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             stop.send(()).expect("the server is gone");

@@ -11,8 +11,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use full_service::config::LogFormat;
-use full_service::http::with_middleware;
 use full_service::logging;
+use full_service::startup::with_middleware;
 
 use crate::helpers::{spawn_app, spawn_app_with, test_config};
 

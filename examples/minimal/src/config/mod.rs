@@ -11,9 +11,11 @@ mod platform;
 use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::ensure;
+use serde::{Deserialize, Serialize};
 
 /// Everything the service can be told. The defaults suit local development.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on. `0.0.0.0` accepts connections from outside a container.
     pub host: IpAddr,
@@ -34,7 +36,8 @@ impl Default for Config {
 }
 
 /// Bounds that keep one client from holding the service.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// Seconds a request may take before it is answered with 503 Service Unavailable.
     pub request_timeout_secs: u64,

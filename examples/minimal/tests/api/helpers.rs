@@ -2,15 +2,17 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use minimal_service::config::Config;
 use minimal_service::startup::Application;
 
-/// A running service and a client for it. Dropping it stops the server task.
+/// A running service and a client for it. Dropping it ends the server task.
 pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -25,6 +27,18 @@ impl TestApp {
             .send()
             .await
             .expect("the request failed")
+    }
+
+    /// Tells the service to stop, as the `serve` command's stop signal would.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).expect("the server is gone");
+        }
+    }
+
+    /// Waits for the server to finish and returns how it ended.
+    pub async fn finished(&mut self) -> anyhow::Result<()> {
+        (&mut self.server).await.expect("the server task panicked")
     }
 }
 
@@ -59,10 +73,15 @@ async fn start(config: Config) -> TestApp {
         .await
         .expect("the service did not start");
     let address = app.address();
-    let server = tokio::spawn(app.run_until_stopped());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        // A dropped sender counts as a stop signal too.
+        let _ = stopped.await;
+    }));
     TestApp {
         address,
         client: reqwest::Client::new(),
+        stop: Some(stop),
         server,
     }
 }

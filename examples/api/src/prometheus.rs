@@ -6,11 +6,11 @@
 //!   `http_server_active_requests`.
 //! - The process: resident memory, CPU seconds, open file descriptors, start time (`process_*`).
 //! - `build_info`, always 1, labelled with the service and its version.
-//! - What other slices read at scrape time, registered with [`Metrics::observe`] (the database
-//!   pool's `db_pool_*`, in `db::metrics`).
+//! - What other parts of the service read at scrape time, registered with
+//!   [`Exposition::observe`] (the database pool's `db_pool_*`, in `db::pool_metrics`).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -42,18 +42,18 @@ const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Reads a value that is only known at scrape time, such as a pool's idle connections.
 type Observer = dyn Fn() + Send + Sync;
 
-/// The metrics registry and what a scrape reads. Cloning shares both.
+/// What a scrape reads: the registry, the process and the observers. Cloning shares them.
 #[derive(Clone)]
-pub struct Metrics {
+struct Metrics {
     handle: PrometheusHandle,
     process: Arc<metrics_process::Collector>,
-    observers: Vec<Arc<Observer>>,
+    observers: Arc<Mutex<Vec<Box<Observer>>>>,
 }
 
 impl Metrics {
     /// Installs the process-wide recorder (once: later calls share it, as tests that build
     /// several services in one process do), describes every metric and sets `build_info`.
-    pub fn install() -> anyhow::Result<Self> {
+    fn install() -> anyhow::Result<Self> {
         static RECORDER: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
         let handle = RECORDER
             .get_or_init(|| {
@@ -90,32 +90,7 @@ impl Metrics {
         Ok(Self {
             handle,
             process: Arc::new(process),
-            observers: Vec::new(),
-        })
-    }
-
-    /// Also runs `observer` on every scrape, before the metrics are written out.
-    pub fn observe(mut self, observer: impl Fn() + Send + Sync + 'static) -> Self {
-        self.observers.push(Arc::new(observer));
-        self
-    }
-
-    /// Binds `/metrics` to `host:port`, without serving yet. Port 0 picks a free one. Its
-    /// connections get the same header read timeout as the service's (`http`).
-    pub async fn bind(
-        self,
-        host: IpAddr,
-        port: u16,
-        http: &HttpConfig,
-    ) -> anyhow::Result<Exposition> {
-        let listener = TcpListener::bind((host, port))
-            .await
-            .with_context(|| format!("cannot listen on {host}:{port} for metrics.port"))?;
-        Ok(Exposition {
-            address: listener.local_addr()?,
-            listener,
-            metrics: self,
-            http: http.clone(),
+            observers: Arc::default(),
         })
     }
 }
@@ -129,9 +104,34 @@ pub struct Exposition {
 }
 
 impl Exposition {
+    /// Installs the recorder and binds `/metrics` to `host:port`, without serving yet. Port 0
+    /// picks a free one. Its connections get the same header read timeout as the service's
+    /// (`http`).
+    pub async fn bind(host: IpAddr, port: u16, http: &HttpConfig) -> anyhow::Result<Self> {
+        let metrics = Metrics::install()?;
+        let listener = TcpListener::bind((host, port))
+            .await
+            .with_context(|| format!("cannot listen on {host}:{port} for metrics.port"))?;
+        Ok(Self {
+            address: listener.local_addr()?,
+            listener,
+            metrics,
+            http: http.clone(),
+        })
+    }
+
     /// The address actually bound.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Also runs `observer` on every scrape, before the metrics are written out.
+    pub fn observe(&self, observer: impl Fn() + Send + Sync + 'static) {
+        self.metrics
+            .observers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::new(observer));
     }
 
     /// Runs `service` with scrapes served beside it, and returns what it returns. The
@@ -162,7 +162,12 @@ impl Exposition {
 /// `GET /metrics`: every metric, in the Prometheus text format.
 async fn scrape(State(metrics): State<Metrics>) -> Response {
     metrics.process.collect();
-    for observer in &metrics.observers {
+    for observer in metrics
+        .observers
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+    {
         observer();
     }
     (

@@ -6,7 +6,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use tower::ServiceExt;
 
-use {{crate_name}}::metrics::with_request_metrics;
+use {{crate_name}}::prometheus::with_request_metrics;
 
 use crate::helpers::{TestApp, spawn_app};
 

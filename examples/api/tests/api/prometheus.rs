@@ -6,7 +6,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use tower::ServiceExt;
 
-use api_service::metrics::with_request_metrics;
+use api_service::prometheus::with_request_metrics;
 
 use crate::helpers::{TestApp, spawn_app};
 
