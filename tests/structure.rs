@@ -542,10 +542,10 @@ fn generated_code_keeps_none_of_this_repositorys_history() {
                 .map(move |file| format!("{folder}/{file}"))
         })
         .collect();
-    files.push("Cargo.toml".to_owned());
+    files.push("Cargo.toml.liquid".to_owned());
     for file in files {
         let text = std::fs::read_to_string(template.join(&file)).expect("read");
-        let marker = if file.ends_with(".toml") { "#" } else { "//" };
+        let marker = if file.starts_with("Cargo.toml") { "#" } else { "//" };
         for (index, line) in text.lines().enumerate() {
             let at = format!("template/{file}:{}", index + 1);
             if has_date(line) {
