@@ -3,20 +3,12 @@
 //! a head, a body in two halves, an idle keep-alive connection, a body over the limit).
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// `127.0.0.1:<port>`.
-pub fn local(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-/// Whether a TCP connection to `port` on 127.0.0.1 is accepted.
-pub fn accepts_connections(port: u16) -> bool {
-    TcpStream::connect_timeout(&local(port), Duration::from_millis(200)).is_ok()
-}
+use crate::ports::local;
 
 /// A parsed response. Header names are lower-case.
 #[derive(Debug)]

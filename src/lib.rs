@@ -5,10 +5,11 @@
 //! module of its own:
 //!
 //! - [`render`]: the cargo-generate binary, staging the template, rendering it;
-//! - [`combos`]: slice combinations and what a render of one must hold;
+//! - [`combos`]: slice combinations, rendering one, and what a render of one must hold;
 //! - [`slices`]: the table of what each slice owns (files, dependencies, settings);
 //! - [`cargo`]: cargo in a render, building its binary and the all-on service;
-//! - [`process`]: the service binary as a real process, free ports, the kill-on-drop guard;
+//! - [`process`]: the service binary as a real process;
+//! - [`ports`]: loopback ports, free ones handed out to tests;
 //! - [`http`]: the HTTP/1.1 client over a plain `TcpStream`;
 //! - [`postgres`]: `psql`, database URLs and throwaway databases;
 //! - [`proxy`]: a TCP proxy that can play a database outage;
@@ -17,7 +18,7 @@
 //! - [`container`]: the docker CLI and a cleanup guard for what a test made with it;
 //! - [`kubernetes`]: kustomize output, secret files and a pod's environment;
 //! - [`tools`]: external checkers (PyPI tools, checkov, cargo-deny);
-//! - [`command`]: running a one-off command and describing its output;
+//! - [`command`]: running a one-off command, describing its output, the kill-on-drop guard;
 //! - [`files`]: temporary folders, listing and copying file trees;
 //! - [`wait`]: polling for a condition with a deadline;
 //! - [`random`]: random names and ids;
@@ -32,6 +33,7 @@ pub mod files;
 pub mod http;
 pub mod kubernetes;
 pub mod otlp;
+pub mod ports;
 pub mod postgres;
 pub mod process;
 pub mod prometheus;

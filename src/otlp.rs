@@ -22,7 +22,7 @@ use serde_json::Value;
 pub use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 pub use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 
-use crate::process::free_port;
+use crate::ports::free_port;
 use crate::wait::poll_until;
 
 /// The path OTLP/HTTP exporters post traces to, under the endpoint.

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
-use crate::process::KillOnDrop;
+use crate::command::KillOnDrop;
 use crate::random::random_hex;
 use crate::wait::poll_until;
 

@@ -1,23 +1,21 @@
 //! Running a rendered service's binary as a real process: set up its environment and command
 //! ([`Launch`]), watch what it prints, talk HTTP to it, signal it and wait for its exit
-//! ([`Proc`]). Also the ports tests hand out ([`free_port`]) and the one guard that kills a
-//! child process a test leaves behind ([`KillOnDrop`]).
+//! ([`Proc`]).
 
-use std::collections::HashSet;
 use std::io::{BufRead, BufReader, PipeWriter, Read};
-use std::net::TcpListener;
-use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::command::KillOnDrop;
 use crate::files::new_temp_dir;
-use crate::http::{self, Response, accepts_connections};
+use crate::http::{self, Response};
+use crate::ports::{accepts_connections, free_port};
 use crate::postgres::TempDb;
 use crate::report::{ms, progress};
 use crate::wait::poll_until;
@@ -31,48 +29,6 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 pub const PROMPT_EXIT: Duration = Duration::from_secs(5);
 /// Longest a service may take to exit after SIGTERM when nothing holds it.
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A port nothing listens on, never handed out twice in this process, so parallel tests do
-/// not collide. A port that still accepts a connection once the probe listener is gone is
-/// skipped: other test runs share this machine, and a port free to `bind` can still be
-/// answered (a port forwarded by NAT has no socket to conflict with).
-pub fn free_port() -> u16 {
-    static HANDED_OUT: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Default::default);
-    loop {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a free port");
-        let port = listener.local_addr().expect("local address").port();
-        drop(listener);
-        if !accepts_connections(port) && HANDED_OUT.lock().unwrap().insert(port) {
-            return port;
-        }
-    }
-}
-
-/// A child process, killed and reaped when dropped (if it has not exited already), so a failing
-/// test leaves nothing running.
-pub struct KillOnDrop(pub Child);
-
-impl Deref for KillOnDrop {
-    type Target = Child;
-
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl DerefMut for KillOnDrop {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        // Once the child has been waited for, `kill` sends nothing and `wait` returns at once.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Sends SIGTERM to `pid`, as an orchestrator or `docker stop` does; whether `kill` succeeded.
 pub fn sigterm(pid: u32) -> bool {

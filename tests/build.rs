@@ -17,10 +17,9 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use template_harness::cargo::cargo_command;
-use template_harness::combos::{Combo, missing_pairs};
+use template_harness::combos::{Combo, missing_pairs, render_combo};
 use template_harness::command::{describe_output, run};
 use template_harness::postgres::{DATABASE_URL_HELP, database_names};
-use template_harness::render::render_combo;
 use template_harness::report::{progress, secs};
 use template_harness::slices::config_keys;
 

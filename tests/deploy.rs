@@ -35,12 +35,13 @@ use serde_json::Value;
 use template_harness::cargo::{build_binary, cargo, cargo_command};
 use template_harness::command::strip_ansi;
 use template_harness::files::{list_files, new_temp_dir};
-use template_harness::http::{accepts_connections, request};
+use template_harness::http::request;
 use template_harness::kubernetes::{
     Built, SHAPING_SLICES, build, container_args, is_hashed, k8s_dir, kustomization_inputs,
     kustomize, name_of, pod_environment, render_k8s, resolve_port, shaping_combo,
     write_secret_files, yaml_document,
 };
+use template_harness::ports::accepts_connections;
 use template_harness::postgres::psql;
 use template_harness::process::{Proc, Service, sigterm};
 use template_harness::render::{Generate, Render};

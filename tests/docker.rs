@@ -19,15 +19,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use template_harness::cargo::cargo;
-use template_harness::combos::Combo;
+use template_harness::combos::{Combo, render_combo};
 use template_harness::command::{describe_output, run, strip_ansi};
 use template_harness::container::{
     Cleanup, ENGINE, available, build_image, compose_problem, docker, docker_ok, engine_problem,
     hadolint_problem, image_paths, image_size, runtime_base_image, unique,
 };
 use template_harness::http::{Response, request};
-use template_harness::process::free_port;
-use template_harness::render::{Render, render_combo};
+use template_harness::ports::free_port;
+use template_harness::render::Render;
 use template_harness::report::progress;
 use template_harness::wait::poll_until;
 

@@ -19,12 +19,11 @@ use std::time::{Duration, Instant};
 
 use template_harness::cargo::build_all_on_service;
 use template_harness::files::new_temp_dir;
-use template_harness::http::{
-    accepts_connections, closed_by_peer, connect, read_response, still_open,
-};
+use template_harness::http::{closed_by_peer, connect, read_response, still_open};
+use template_harness::ports::{accepts_connections, free_port};
 use template_harness::postgres::{PgUrl, TempDb, postgres_url, psql_at};
 use template_harness::process::{
-    EXIT_TIMEOUT, Launch, Proc, READY_TIMEOUT, Service, assert_stops_before_binding, free_port,
+    EXIT_TIMEOUT, Launch, Proc, READY_TIMEOUT, Service, assert_stops_before_binding,
 };
 use template_harness::proxy::{Proxy, ProxyMode};
 use template_harness::random::{random_hex, random_uuid};

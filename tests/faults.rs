@@ -23,10 +23,10 @@ use template_harness::files::new_temp_dir;
 use template_harness::http::{
     self, Response, closed_by_peer, connect, post_announcing, post_as, post_chunked, read_response,
 };
+use template_harness::ports::free_port;
 use template_harness::postgres::{TempDb, postgres_url};
 use template_harness::process::{
-    COMMAND_TIMEOUT, Launch, READY_TIMEOUT, Service, assert_stops_before_binding, free_port,
-    names_key,
+    COMMAND_TIMEOUT, Launch, READY_TIMEOUT, Service, assert_stops_before_binding, names_key,
 };
 use template_harness::random::random_hex;
 use template_harness::report::{ms, one_line, progress};

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use template_harness::cargo::renders_target_dir;
 use template_harness::files::new_temp_dir;
-use template_harness::http::{accepts_connections, request};
+use template_harness::http::request;
+use template_harness::ports::accepts_connections;
 use template_harness::render::{cargo_generate_bin, repo_root, stage_template_source};
 use template_harness::report::progress;
 

@@ -259,3 +259,54 @@ fn renders_take_nothing_from_the_users_git_config() {
     }
     assert!(uses.is_empty(), "{}", uses.join("\n"));
 }
+
+/// The harness's own library (`src/`, every helper the tests share) forms no import circle
+/// either: two modules that need each other are one module, or one of them holds something
+/// that belongs below both.
+#[test]
+fn harness_modules_form_no_import_circle() {
+    let src = template_dir()
+        .parent()
+        .expect("the repository holds template/")
+        .join("src");
+    // src/bin/ holds binaries of their own, not modules of the library.
+    let files: Vec<String> = rust_files(&src)
+        .into_iter()
+        .filter(|file| !file.starts_with("bin/"))
+        .collect();
+    let modules: BTreeSet<String> = files
+        .iter()
+        .filter_map(|file| module_of(file))
+        .map(str::to_owned)
+        .collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let Some(module) = module_of(file) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(src.join(file)).expect("read a harness file");
+        let named = named_modules(&text, &modules);
+        graph
+            .entry(module.to_owned())
+            .or_default()
+            .extend(named.into_iter().filter(|named| named != module));
+    }
+    let edges: Vec<String> = graph
+        .iter()
+        .map(|(module, named)| {
+            let named: Vec<&str> = named.iter().map(String::as_str).collect();
+            format!("{module} -> [{}]", named.join(", "))
+        })
+        .collect();
+    progress(&format!(
+        "[structure] harness module graph: {}",
+        edges.join("; ")
+    ));
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!(
+            "the harness's modules form a circle: {}. Move what one of them takes from the \
+             other into the module it belongs to, below both.",
+            cycle.join(" -> ")
+        );
+    }
+}
