@@ -343,12 +343,27 @@ impl Proc {
         );
     }
 
-    /// SIGTERM, then exit code 0 within [`EXIT_TIMEOUT`]. Returns how long the exit took.
-    pub fn stop_cleanly(&mut self) -> Duration {
+    /// SIGTERM, then up to `timeout` for the exit: its status (`None` while still running)
+    /// and how long after the signal it came.
+    pub fn terminate_and_wait(&mut self, timeout: Duration) -> (Option<ExitStatus>, Duration) {
         let signalled = Instant::now();
         self.terminate();
-        let status = self.expect_exit(EXIT_TIMEOUT);
-        let took = signalled.elapsed();
+        let status = self.wait_exit(timeout);
+        (status, signalled.elapsed())
+    }
+
+    /// SIGTERM, then the exit within `timeout` (failing the test otherwise): its status and
+    /// how long after the signal it came.
+    pub fn terminate_and_expect_exit(&mut self, timeout: Duration) -> (ExitStatus, Duration) {
+        let signalled = Instant::now();
+        self.terminate();
+        let status = self.expect_exit(timeout);
+        (status, signalled.elapsed())
+    }
+
+    /// SIGTERM, then exit code 0 within [`EXIT_TIMEOUT`]. Returns how long the exit took.
+    pub fn stop_cleanly(&mut self) -> Duration {
+        let (status, took) = self.terminate_and_expect_exit(EXIT_TIMEOUT);
         assert_eq!(
             status.code(),
             Some(0),
@@ -376,6 +391,41 @@ impl Proc {
 
     pub fn find_log(&self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
         self.logs().into_iter().find(|line| wanted(line))
+    }
+
+    /// Whether a log line with this `message` was printed.
+    pub fn logged(&self, message: &str) -> bool {
+        self.find_log(|line| line["message"] == message).is_some()
+    }
+
+    /// The first WARN line whose message mentions `text`.
+    pub fn warning_about(&self, text: &str) -> Option<Value> {
+        self.find_log(|line| {
+            line["level"] == "WARN"
+                && line["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains(text))
+        })
+    }
+
+    /// How many request log lines are about the probes (`/livez`, `/readyz`), which are not
+    /// request-logged.
+    pub fn probe_log_lines(&self) -> usize {
+        self.logs()
+            .iter()
+            .filter(|line| {
+                let path = &line["span"]["path"];
+                path == "/livez" || path == "/readyz"
+            })
+            .count()
+    }
+
+    /// The request log line (the one with the status) of the request sent with
+    /// `x-request-id: <request_id>`, waiting up to 5 s for it.
+    pub fn wait_for_request_log(&mut self, request_id: &str) -> Value {
+        self.wait_for_log(&format!("with span.request_id {request_id}"), |line| {
+            line["span"]["request_id"] == request_id && line.get("status").is_some()
+        })
     }
 
     /// The first log line matching `wanted`, waiting up to 5 s for it.

@@ -5,7 +5,7 @@
 //! request, a migration waiting on a lock under a short statement timeout, and a database
 //! without its schema.
 //!
-//! Like tests/e2e.rs, the render is built once (in target/renders, under its own name so the two
+//! Like tests/e2e/, the render is built once (in target/renders, under its own name so the two
 //! binaries never overwrite each other), and tests run on parallel threads, each with its own
 //! free ports and, where it writes or locks, its own database. Needs DATABASE_URL and `psql`.
 //!
