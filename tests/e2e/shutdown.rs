@@ -10,7 +10,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use template_harness::http::{closed_by_peer, connect, read_response, still_open};
+use template_harness::http::{
+    closed_by_peer, connect, kept_alive_after_one_request, read_response, still_open,
+};
 use template_harness::ports::{accepts_connections, free_port};
 use template_harness::postgres::TempDb;
 use template_harness::process::{EXIT_TIMEOUT, Proc};
@@ -349,15 +351,7 @@ fn idle_keep_alive_does_not_delay_exit() {
 
 /// A connection that had one request answered, kept alive, and idle for 200 ms.
 fn an_idle_keep_alive_connection(port: u16) -> TcpStream {
-    let mut idle = connect(port).expect("connect");
-    write!(idle, "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").expect("send a request");
-    let response = read_response(&mut idle).expect("a response on the kept-alive connection");
-    assert_eq!(response.status, 200, "{response:?}");
-    assert_ne!(
-        response.header("connection"),
-        Some("close"),
-        "the connection is kept alive: {response:?}"
-    );
+    let idle = kept_alive_after_one_request(port);
     thread::sleep(Duration::from_millis(200));
     assert!(
         still_open(&idle),
