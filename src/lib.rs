@@ -23,6 +23,7 @@
 //! - [`wait`]: polling for a condition with a deadline;
 //! - [`random`]: random names and ids;
 //! - [`report`]: progress lines and their figures;
+//! - [`source_size`]: how long the harness's own files and functions are;
 //! - [`update`]: `cargo template-update` and template histories for its tests.
 
 pub mod cargo;
@@ -42,6 +43,7 @@ pub mod random;
 pub mod render;
 pub mod report;
 pub mod slices;
+pub mod source_size;
 pub mod tools;
 pub mod update;
 pub mod wait;

@@ -124,12 +124,7 @@ impl Service {
     pub fn migrated_db(&self) -> TempDb {
         let db = TempDb::new(self.tag);
         let migrate = self.command("migrate", "migrate").database(&db.url()).run();
-        assert_eq!(
-            migrate.status.and_then(|s| s.code()),
-            Some(0),
-            "`migrate` must succeed on a fresh database\n{}",
-            migrate.describe()
-        );
+        migrate.assert_exit_code(0, "`migrate` must succeed on a fresh database");
         db
     }
 }
@@ -496,6 +491,16 @@ impl Proc {
 
     pub fn wait_ready(&mut self) -> Duration {
         self.wait_for_status("/readyz", 200, READY_TIMEOUT)
+    }
+
+    /// Fails unless the process exited with `code`; `why` says what that code means here.
+    pub fn assert_exit_code(&self, code: i32, why: &str) {
+        assert_eq!(
+            self.status.and_then(|s| s.code()),
+            Some(code),
+            "{why}\n{}",
+            self.describe()
+        );
     }
 
     /// Fails unless neither stream holds `secret`.

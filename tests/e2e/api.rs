@@ -46,11 +46,9 @@ fn migrate_twice(db: &TempDb) {
             .command(&format!("migrate ({run} run)"), "migrate")
             .database(&db.url())
             .run();
-        assert_eq!(
-            migrate.status.and_then(|s| s.code()),
-            Some(0),
-            "`migrate` must succeed, also when there is nothing left to apply\n{}",
-            migrate.describe()
+        migrate.assert_exit_code(
+            0,
+            "`migrate` must succeed, also when there is nothing left to apply",
         );
         assert!(
             migrate.stdout().contains("database schema is up to date"),

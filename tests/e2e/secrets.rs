@@ -218,12 +218,7 @@ fn numeric_looking_password_used_verbatim() {
             .database(&db.url())
             .setting("DATABASE__PASSWORD", password)
             .run();
-        assert_eq!(
-            migrate.status.and_then(|s| s.code()),
-            Some(0),
-            "{}",
-            migrate.describe()
-        );
+        migrate.assert_exit_code(0, "`migrate` logs in with the password as written");
         let mut service = SERVICE
             .launch(&format!("serve (password {password})"))
             .port(free_port())

@@ -467,11 +467,9 @@ fn both_fail_with_nothing_listening(db: &TempDb) -> Vec<Duration> {
     let mut took = Vec::new();
     for args in [LIVE, READY] {
         let (absent, time) = healthcheck(nobody, db, args, "nothing listening");
-        assert_eq!(
-            absent.status.and_then(|s| s.code()),
-            Some(1),
-            "healthcheck {args:?} with nothing on port {nobody} must exit 1\n{}",
-            absent.describe()
+        absent.assert_exit_code(
+            1,
+            &format!("healthcheck {args:?} with nothing on port {nobody} must exit 1"),
         );
         assert!(
             absent.stderr().contains(&nobody.to_string()),

@@ -77,12 +77,7 @@ fn readiness_waits_for_migrations() {
         .command("migrate (one-off, service running)", "migrate")
         .database(&db.url())
         .run();
-    assert_eq!(
-        migrate.status.and_then(|s| s.code()),
-        Some(0),
-        "{}",
-        migrate.describe()
-    );
+    migrate.assert_exit_code(0, "a one-off `migrate` beside the running service succeeds");
     let ready_after = service.wait_for_status("/readyz", 200, Duration::from_secs(5));
     let created = service.post_json("/notes", r#"{"title":"after migrate"}"#);
     assert_eq!(
