@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use crate::combos::Combo;
+use crate::combos::{Combo, render_combo};
 use crate::command::{describe_output, run};
 use crate::process::Service;
-use crate::render::{Render, render_combo, repo_root};
+use crate::render::{Render, repo_root};
 use crate::report::progress;
 
 /// One target folder shared by every render, so dependencies compile once.

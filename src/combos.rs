@@ -1,11 +1,12 @@
-//! Slice combinations ([`Combo`]), the covering sets the harness renders, and what a render of
-//! a combination must hold according to the slice table in [`crate::slices`].
+//! Slice combinations ([`Combo`]), the covering sets the harness renders, rendering one
+//! ([`render_combo`]), and what a render of a combination must hold according to the slice
+//! table in [`crate::slices`].
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::files::list_files;
-use crate::render::{repo_root, template_dir};
+use crate::render::{Generate, Render, repo_root, template_dir};
 use crate::slices::{
     ALWAYS_FILES, COMBINED_FILES, CORE_DEPS, SLICE_DEPS, SLICE_FILES, SLICE_OFF_FILES, SLICES,
 };
@@ -188,6 +189,14 @@ impl Combo {
         }
         files
     }
+}
+
+/// Renders `combo` under `name` with the template's defaults for everything else.
+pub fn render_combo(name: &str, combo: Combo) -> Render {
+    Generate::new()
+        .name(name)
+        .defines(&combo.defines())
+        .render()
 }
 
 /// Every examples/*.toml (a preset of values), by name, sorted.

@@ -1,6 +1,8 @@
-//! One-off commands: run one to its end, and show what it printed when a check fails.
+//! Commands and child processes: run one to its end, show what it printed when a check fails,
+//! and the one guard that kills a child process a test leaves behind ([`KillOnDrop`]).
 
-use std::process::{Command, Output};
+use std::ops::{Deref, DerefMut};
+use std::process::{Child, Command, Output};
 
 /// Runs a command, failing the test if it cannot start.
 pub fn run(cmd: &mut Command) -> Output {
@@ -50,4 +52,30 @@ pub fn strip_ansi(text: &str) -> String {
         }
     }
     out
+}
+
+/// A child process, killed and reaped when dropped (if it has not exited already), so a failing
+/// test leaves nothing running.
+pub struct KillOnDrop(pub Child);
+
+impl Deref for KillOnDrop {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Once the child has been waited for, `kill` sends nothing and `wait` returns at once.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -1,22 +1,25 @@
 //! The harness's one HTTP client: HTTP/1.1 over a plain `TcpStream`, written out byte by byte,
 //! so tests see exactly what the service sends and can misbehave the way real clients do (half
-//! a head, a body in two halves, an idle keep-alive connection, a body over the limit).
+//! a head, a body in two halves, an idle keep-alive connection, a body over the limit). Also
+//! what every response of the service must carry ([`SECURITY_HEADERS`], the JSON error shape).
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// `127.0.0.1:<port>`.
-pub fn local(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
+use crate::ports::local;
 
-/// Whether a TCP connection to `port` on 127.0.0.1 is accepted.
-pub fn accepts_connections(port: u16) -> bool {
-    TcpStream::connect_timeout(&local(port), Duration::from_millis(200)).is_ok()
-}
+/// The security headers every response of the service carries.
+pub const SECURITY_HEADERS: [(&str, &str); 3] = [
+    ("x-content-type-options", "nosniff"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("cache-control", "no-store"),
+];
 
 /// A parsed response. Header names are lower-case.
 #[derive(Debug)]
@@ -38,6 +41,39 @@ impl Response {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("response body is not JSON ({e}): {self:?}"))
     }
+
+    /// What is wrong with this as one of the service's error responses: not `status`, not
+    /// `application/json`, no `{"error": "<text>"}` body, or a security header missing.
+    pub fn error_response_problems(&self, status: u16) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.status != status {
+            problems.push(format!("status {} instead of {status}", self.status));
+        }
+        let content_type = self.header("content-type").unwrap_or("(none)");
+        if !content_type.starts_with("application/json") {
+            problems.push(format!("content-type {content_type}"));
+        }
+        match serde_json::from_str::<Value>(&self.body) {
+            Ok(body) if body.get("error").is_some_and(Value::is_string) => {}
+            _ => problems.push(format!("body {:?} is not {{\"error\": ...}}", self.body)),
+        }
+        problems.extend(self.security_header_problems());
+        problems
+    }
+
+    /// The [`SECURITY_HEADERS`] this response lacks or gives another value.
+    pub fn security_header_problems(&self) -> Vec<String> {
+        SECURITY_HEADERS
+            .iter()
+            .filter(|(name, value)| self.header(name) != Some(value))
+            .map(|(name, value)| {
+                format!(
+                    "{name}: {:?} instead of {value:?}",
+                    self.header(name).unwrap_or("(missing)")
+                )
+            })
+            .collect()
+    }
 }
 
 /// A connection to `port` on 127.0.0.1 with 10 s read and write timeouts.
@@ -49,6 +85,21 @@ pub fn connect(port: u16) -> Result<TcpStream, String> {
         .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(10))))
         .map_err(|e| e.to_string())?;
     Ok(stream)
+}
+
+/// A connection to `port` that had one `GET /` answered 200 and was kept alive (no
+/// `Connection: close`): ready to go idle.
+pub fn kept_alive_after_one_request(port: u16) -> TcpStream {
+    let mut stream = connect(port).unwrap_or_else(|e| panic!("{e}"));
+    write!(stream, "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").expect("send a request");
+    let response = read_response(&mut stream).expect("a response on the kept-alive connection");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_ne!(
+        response.header("connection"),
+        Some("close"),
+        "the connection is kept alive: {response:?}"
+    );
+    stream
 }
 
 /// One request on a new connection (`Connection: close`); JSON bodies only.

@@ -5,10 +5,11 @@
 //! module of its own:
 //!
 //! - [`render`]: the cargo-generate binary, staging the template, rendering it;
-//! - [`combos`]: slice combinations and what a render of one must hold;
+//! - [`combos`]: slice combinations, rendering one, and what a render of one must hold;
 //! - [`slices`]: the table of what each slice owns (files, dependencies, settings);
 //! - [`cargo`]: cargo in a render, building its binary and the all-on service;
-//! - [`process`]: the service binary as a real process, free ports, the kill-on-drop guard;
+//! - [`process`]: the service binary as a real process;
+//! - [`ports`]: loopback ports, free ones handed out to tests;
 //! - [`http`]: the HTTP/1.1 client over a plain `TcpStream`;
 //! - [`postgres`]: `psql`, database URLs and throwaway databases;
 //! - [`proxy`]: a TCP proxy that can play a database outage;
@@ -17,11 +18,12 @@
 //! - [`container`]: the docker CLI and a cleanup guard for what a test made with it;
 //! - [`kubernetes`]: kustomize output, secret files and a pod's environment;
 //! - [`tools`]: external checkers (PyPI tools, checkov, cargo-deny);
-//! - [`command`]: running a one-off command and describing its output;
+//! - [`command`]: running a one-off command, describing its output, the kill-on-drop guard;
 //! - [`files`]: temporary folders, listing and copying file trees;
 //! - [`wait`]: polling for a condition with a deadline;
 //! - [`random`]: random names and ids;
 //! - [`report`]: progress lines and their figures;
+//! - [`source_size`]: how long the harness's own files and functions are;
 //! - [`update`]: `cargo template-update` and template histories for its tests.
 
 pub mod cargo;
@@ -32,6 +34,7 @@ pub mod files;
 pub mod http;
 pub mod kubernetes;
 pub mod otlp;
+pub mod ports;
 pub mod postgres;
 pub mod process;
 pub mod prometheus;
@@ -40,6 +43,7 @@ pub mod random;
 pub mod render;
 pub mod report;
 pub mod slices;
+pub mod source_size;
 pub mod tools;
 pub mod update;
 pub mod wait;

@@ -3,34 +3,44 @@
 //! `POST /v1/traces` and keeps every span ([`Span`]) for the test to look at. It can also
 //! accept exports and never answer them ([`Behaviour::NeverAnswer`]), and
 //! [`unreachable_endpoint`] names a port nothing listens on, for a collector that is down.
+//!
+//! HTTP is hyper's (HTTP/1.1 with keep-alive) on a small tokio runtime of the receiver's own;
+//! the receiver only decides what to answer, and a collector that never answers is a handler
+//! that never returns.
 
 use std::collections::BTreeMap;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode as HttpStatus, http};
+use hyper_util::rt::TokioIo;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use prost::Message;
 use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
 
 pub use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 pub use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 
-use crate::process::free_port;
+use crate::ports::free_port;
 use crate::wait::poll_until;
 
 /// The path OTLP/HTTP exporters post traces to, under the endpoint.
 pub const TRACES_PATH: &str = "/v1/traces";
 /// The one body encoding the receiver decodes.
 pub const PROTOBUF: &str = "application/x-protobuf";
-/// Largest request head the receiver reads.
-const MAX_HEAD: usize = 64 * 1024;
 /// Largest request body the receiver reads.
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
@@ -120,30 +130,13 @@ struct Shared {
     decode_failures: AtomicUsize,
     /// Spans received, kept or not.
     span_count: AtomicUsize,
-    /// A copy of every accepted connection, to cut them all when the receiver is dropped.
-    streams: Mutex<Vec<TcpStream>>,
+    /// Set when the receiver is dropped: connections ending then are no errors.
     closed: AtomicBool,
 }
 
 impl Shared {
-    fn error(&self, line: String) {
-        self.errors.lock().unwrap().push(line);
-    }
-}
-
-/// Listens on `127.0.0.1:<port>` (a port the system picks), one thread per connection, HTTP/1.1
-/// with keep-alive. Stops listening and cuts every connection when dropped.
-pub struct OtlpReceiver {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
-}
-
-impl OtlpReceiver {
-    pub fn start(behaviour: Behaviour) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind the OTLP receiver");
-        let addr = listener.local_addr().expect("local address");
-        let shared = Arc::new(Shared {
+    fn new(behaviour: Behaviour) -> Self {
+        Self {
             behaviour,
             spans: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
@@ -152,30 +145,70 @@ impl OtlpReceiver {
             exports: AtomicUsize::new(0),
             decode_failures: AtomicUsize::new(0),
             span_count: AtomicUsize::new(0),
-            streams: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
-        });
+        }
+    }
+
+    fn error(&self, line: String) {
+        self.errors.lock().unwrap().push(line);
+    }
+
+    /// Counts an export's spans and, unless only counting, keeps them.
+    fn keep(&self, export: ExportTraceServiceRequest) {
+        let received: usize = export
+            .resource_spans
+            .iter()
+            .flat_map(|resource| &resource.scope_spans)
+            .map(|scope| scope.spans.len())
+            .sum();
+        self.span_count.fetch_add(received, Ordering::SeqCst);
+        if self.behaviour != Behaviour::Count {
+            let spans = flatten(export);
+            self.spans.lock().unwrap().extend(spans);
+        }
+        self.exports.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Listens on `127.0.0.1:<port>` (a port the system picks) and serves HTTP/1.1 with keep-alive.
+/// Stops listening and closes every connection when dropped.
+pub struct OtlpReceiver {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    /// Runs the listener and every connection: dropping it ends them all.
+    runtime: Option<Runtime>,
+}
+
+impl OtlpReceiver {
+    pub fn start(behaviour: Behaviour) -> Self {
+        let listener =
+            std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind the OTLP receiver");
+        let addr = listener.local_addr().expect("local address");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener for tokio");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("otlp-receiver")
+            .enable_io()
+            .build()
+            .expect("a runtime for the OTLP receiver");
+        let shared = Arc::new(Shared::new(behaviour));
         let accepting = shared.clone();
-        let acceptor = thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accepting.closed.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let Ok(copy) = stream.try_clone() else {
+        runtime.spawn(async move {
+            let listener = TcpListener::from_std(listener).expect("listen with tokio");
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else {
                     continue;
                 };
                 accepting.connections.fetch_add(1, Ordering::SeqCst);
-                accepting.streams.lock().unwrap().push(copy);
-                let shared = accepting.clone();
-                thread::spawn(move || serve(stream, &shared));
+                tokio::spawn(serve(stream, peer, accepting.clone()));
             }
-            // The listener is dropped here: new connections are refused.
         });
         Self {
             addr,
             shared,
-            acceptor: Some(acceptor),
+            runtime: Some(runtime),
         }
     }
 
@@ -289,13 +322,9 @@ impl OtlpReceiver {
 impl Drop for OtlpReceiver {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::SeqCst);
-        if let Some(acceptor) = self.acceptor.take() {
-            // Wakes the acceptor, which sees `closed` and drops the listener.
-            let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-            let _ = acceptor.join();
-        }
-        for stream in self.shared.streams.lock().unwrap().drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
+        if let Some(runtime) = self.runtime.take() {
+            // Drops every task: the listener and each connection close.
+            runtime.shutdown_timeout(Duration::from_secs(2));
         }
     }
 }
@@ -306,252 +335,105 @@ pub fn unreachable_endpoint() -> String {
     format!("http://127.0.0.1:{}", free_port())
 }
 
-/// One request read off a connection. Header names are lower-case.
-struct Request {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+/// A response of the receiver's.
+type Reply = Response<Full<Bytes>>;
+
+fn reply(status: HttpStatus, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
 }
 
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn wants_close(&self) -> bool {
-        self.header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
-    }
-}
-
-/// A request read, with the reply that refuses it when its body could not be framed.
-type Framed = (Request, Option<Reply>);
-
-/// What the receiver answers, when it answers.
-struct Reply {
-    status: u16,
-    reason: &'static str,
-    content_type: &'static str,
-    body: Vec<u8>,
-    close: bool,
-}
-
-impl Reply {
-    fn text(status: u16, reason: &'static str, text: &str) -> Self {
-        Self {
-            status,
-            reason,
-            content_type: "text/plain; charset=utf-8",
-            body: text.as_bytes().to_vec(),
-            close: false,
-        }
-    }
-}
-
-/// Serves one connection: requests one after another until the peer closes it or the
+/// Serves one connection with hyper (HTTP/1.1, keep-alive) until the peer closes it or the
 /// receiver is dropped.
-fn serve(mut stream: TcpStream, shared: &Shared) {
-    let peer = stream
-        .peer_addr()
-        .map_or_else(|_| "?".to_owned(), |a| a.to_string());
-    let mut buf = Vec::new();
-    loop {
-        let (request, framing) = match read_request(&mut stream, &mut buf) {
-            Ok(Some(read)) => read,
-            Ok(None) => return,
-            Err(error) => {
-                if !shared.closed.load(Ordering::SeqCst) {
-                    shared.error(format!("connection from {peer}: {error}"));
-                }
-                return;
-            }
-        };
-        shared.requests.fetch_add(1, Ordering::SeqCst);
-        let reply = match framing {
-            // The body's end is unknown: answer and close.
-            Some(reply) => reply,
-            None => handle(&request, shared),
-        };
-        if shared.behaviour == Behaviour::NeverAnswer {
-            // Holds the connection: the next read blocks until the peer gives up or the
-            // receiver is dropped.
-            continue;
-        }
-        let close = reply.close || request.wants_close();
-        let mut head = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
-            reply.status,
-            reply.reason,
-            reply.content_type,
-            reply.body.len()
-        );
-        if close {
-            head.push_str("Connection: close\r\n");
-        }
-        head.push_str("\r\n");
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(&reply.body);
-        if stream.write_all(&bytes).is_err() || close {
-            let _ = stream.shutdown(Shutdown::Both);
-            return;
-        }
+async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let handling = shared.clone();
+    let service = service_fn(move |request| handle(request, handling.clone()));
+    let served = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+    if let Err(error) = served
+        && !shared.closed.load(Ordering::SeqCst)
+    {
+        shared.error(format!("connection from {peer}: {error}"));
     }
 }
 
-/// Reads one request: its head, then `Content-Length` bytes. `None` when the peer closed the
-/// connection between requests. A request whose body cannot be framed (chunked, no length,
-/// too long) comes with the reply that refuses it.
-fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Option<Framed>, String> {
-    let mut chunk = [0u8; 16 * 1024];
-    let mut read_more = |buf: &mut Vec<u8>| -> Result<usize, String> {
-        loop {
-            match stream.read(&mut chunk) {
-                Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(format!("read failed: {e}")),
-            }
+/// Reads one request in full, then answers it (or, for [`Behaviour::NeverAnswer`], holds it).
+async fn handle(request: Request<Incoming>, shared: Arc<Shared>) -> Result<Reply, Infallible> {
+    let what = format!("{} {}", request.method(), request.uri());
+    let (head, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            shared.error(format!("{what}: the body could not be read: {error}"));
+            let status = if error.is::<LengthLimitError>() {
+                HttpStatus::PAYLOAD_TOO_LARGE
+            } else {
+                HttpStatus::BAD_REQUEST
+            };
+            return Ok(reply(status, "text/plain", "the body could not be read"));
         }
     };
-    let head_end = loop {
-        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(format!("request head over {MAX_HEAD} bytes"));
-        }
-        if read_more(buf)? == 0 {
-            if buf.is_empty() {
-                return Ok(None);
-            }
-            return Err(format!(
-                "closed inside a request head: {:?}",
-                String::from_utf8_lossy(buf)
-            ));
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap_or_default();
-    let mut parts = request_line.split_whitespace();
-    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return Err(format!("bad request line {request_line:?}"));
-    };
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let mut request = Request {
-        method: method.to_owned(),
-        target: target.to_owned(),
-        headers,
-        body: Vec::new(),
-    };
-    buf.drain(..head_end);
-    let refuse = |status, reason, text: &str| {
-        Some(Reply {
-            close: true,
-            ..Reply::text(status, reason, text)
-        })
-    };
-    if request.header("transfer-encoding").is_some() {
-        return Ok(Some((
-            request,
-            refuse(
-                411,
-                "Length Required",
-                "chunked bodies are not read; send a Content-Length",
-            ),
-        )));
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    let answer = answer(&what, &head, &body, &shared);
+    if shared.behaviour == Behaviour::NeverAnswer {
+        // The request, and with it the connection, stays open until the receiver is dropped.
+        std::future::pending::<()>().await;
     }
-    let length = match request.header("content-length") {
-        None => 0,
-        Some(text) => match text.parse::<usize>() {
-            Ok(length) if length <= MAX_BODY => length,
-            _ => {
-                return Ok(Some((
-                    request,
-                    refuse(413, "Content Too Large", "bad or too large Content-Length"),
-                )));
-            }
-        },
-    };
-    while buf.len() < length {
-        if read_more(buf)? == 0 {
-            return Err(format!(
-                "closed inside a body: {} of {length} bytes",
-                buf.len()
-            ));
-        }
-    }
-    request.body = buf.drain(..length).collect();
-    Ok(Some((request, None)))
+    Ok(answer)
 }
 
 /// Decodes a trace export and keeps its spans; refuses anything else, noting why.
-fn handle(request: &Request, shared: &Shared) -> Reply {
-    let what = format!("{} {}", request.method, request.target);
-    let path = request.target.split('?').next().unwrap_or_default();
-    if request.method != "POST" || path != TRACES_PATH {
-        shared.error(format!("{what}: only POST {TRACES_PATH} is served"));
-        return Reply::text(404, "Not Found", "only POST /v1/traces is served");
+fn answer(what: &str, head: &http::request::Parts, body: &[u8], shared: &Shared) -> Reply {
+    let refuse = |status, text: &'static str, why: String| {
+        shared.error(format!("{what}: {why}"));
+        reply(status, "text/plain; charset=utf-8", text)
+    };
+    let header = |name: header::HeaderName| {
+        head.headers
+            .get(name)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+    };
+    if head.method != Method::POST || head.uri.path() != TRACES_PATH {
+        let why = format!("only POST {TRACES_PATH} is served");
+        return refuse(HttpStatus::NOT_FOUND, "only POST /v1/traces is served", why);
     }
-    if let Some(encoding) = request
-        .header("content-encoding")
-        .filter(|e| !e.eq_ignore_ascii_case("identity"))
+    let unsupported = HttpStatus::UNSUPPORTED_MEDIA_TYPE;
+    if let Some(encoding) =
+        header(header::CONTENT_ENCODING).filter(|e| !e.eq_ignore_ascii_case("identity"))
     {
-        shared.error(format!(
-            "{what}: Content-Encoding {encoding:?} is not decoded (send it uncompressed)"
-        ));
-        return Reply::text(
-            415,
-            "Unsupported Media Type",
-            "compressed bodies are not decoded",
-        );
+        let why = format!("Content-Encoding {encoding:?} is not decoded (send it uncompressed)");
+        return refuse(unsupported, "compressed bodies are not decoded", why);
     }
-    let content_type = request.header("content-type").unwrap_or_default();
+    let content_type = header(header::CONTENT_TYPE).unwrap_or_default();
     let mime = content_type.split(';').next().unwrap_or_default().trim();
     if !mime.eq_ignore_ascii_case(PROTOBUF) {
-        shared.error(format!(
-            "{what}: content-type {content_type:?} is not {PROTOBUF} (OTLP/JSON is not decoded)"
-        ));
-        return Reply::text(415, "Unsupported Media Type", "only application/x-protobuf");
+        let why =
+            format!("content-type {content_type:?} is not {PROTOBUF} (OTLP/JSON is not decoded)");
+        return refuse(unsupported, "only application/x-protobuf", why);
     }
-    let export = match ExportTraceServiceRequest::decode(request.body.as_slice()) {
-        Ok(export) => export,
+    match ExportTraceServiceRequest::decode(body) {
+        Ok(export) => {
+            shared.keep(export);
+            let empty = ExportTraceServiceResponse::default();
+            reply(HttpStatus::OK, PROTOBUF, empty.encode_to_vec())
+        }
         Err(error) => {
             shared.decode_failures.fetch_add(1, Ordering::SeqCst);
-            shared.error(format!(
-                "{what}: {} bytes are not an ExportTraceServiceRequest: {error}",
-                request.body.len()
-            ));
-            return Reply::text(400, "Bad Request", "not an ExportTraceServiceRequest");
+            let why = format!(
+                "{} bytes are not an ExportTraceServiceRequest: {error}",
+                body.len()
+            );
+            refuse(
+                HttpStatus::BAD_REQUEST,
+                "not an ExportTraceServiceRequest",
+                why,
+            )
         }
-    };
-    let received: usize = export
-        .resource_spans
-        .iter()
-        .flat_map(|resource| &resource.scope_spans)
-        .map(|scope| scope.spans.len())
-        .sum();
-    shared.span_count.fetch_add(received, Ordering::SeqCst);
-    if shared.behaviour != Behaviour::Count {
-        let spans = flatten(export);
-        shared.spans.lock().unwrap().extend(spans);
-    }
-    shared.exports.fetch_add(1, Ordering::SeqCst);
-    Reply {
-        status: 200,
-        reason: "OK",
-        content_type: PROTOBUF,
-        body: ExportTraceServiceResponse::default().encode_to_vec(),
-        close: false,
     }
 }
 
@@ -644,6 +526,9 @@ mod tests {
     use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
+
+    use std::io::Write;
+    use std::net::TcpStream;
 
     use super::*;
     use crate::http::{closed_by_peer, read_response, still_open};

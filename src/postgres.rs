@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
-use crate::process::KillOnDrop;
+use crate::command::KillOnDrop;
 use crate::random::random_hex;
 use crate::wait::poll_until;
 
@@ -214,6 +214,63 @@ impl Drop for TempDb {
             let _ = psql_at(&url, &format!("DROP ROLE IF EXISTS {role}"));
         }
     }
+}
+
+/// A master database for a render's `#[sqlx::test]`s, so that what those tests leave on the
+/// server can be told apart from what any other client does there meanwhile.
+///
+/// sqlx 0.9 records each database it makes for a test in `_sqlx_test.databases` (`db_name`,
+/// `test_path`, `created_at`) of the database `DATABASE_URL` names, before it creates it, and
+/// deletes the record when it drops the database after the test passed; a test that fails (or
+/// is killed) keeps both. The names are `_sqlx_test_` and a hash of the test's path, the same
+/// in every run. Run with a master database of their own ([`SqlxTestDatabases::database_url`]),
+/// a render's tests record in a table nobody else writes to, so the databases it lists that
+/// still exist are exactly the ones those tests left behind.
+pub struct SqlxTestDatabases {
+    master: TempDb,
+}
+
+impl SqlxTestDatabases {
+    /// A new, empty master database named `<prefix>_<random>`.
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            master: TempDb::new(prefix),
+        }
+    }
+
+    /// The `DATABASE_URL` to run the render's tests with: the same server and role, the
+    /// master database of their own.
+    pub fn database_url(&self) -> String {
+        self.master.url()
+    }
+
+    pub fn master_name(&self) -> &str {
+        &self.master.name
+    }
+
+    /// The test databases sqlx recorded in this master that still exist on the server, sorted.
+    pub fn left_behind(&self) -> Vec<String> {
+        let recorded = self
+            .master
+            .psql("SELECT to_regclass('_sqlx_test.databases') IS NOT NULL");
+        if recorded != "t" {
+            // No `#[sqlx::test]` ran against this master.
+            return Vec::new();
+        }
+        self.master
+            .psql(
+                "SELECT db_name FROM _sqlx_test.databases AS recorded WHERE EXISTS \
+                 (SELECT 1 FROM pg_database WHERE datname = recorded.db_name) ORDER BY db_name",
+            )
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Drops the database `name` on DATABASE_URL's server, whoever is connected to it.
+pub fn drop_database(name: &str) {
+    psql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
 }
 
 /// A `psql` session kept open, fed statements on its stdin: a transaction that holds a lock

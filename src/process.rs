@@ -1,23 +1,21 @@
 //! Running a rendered service's binary as a real process: set up its environment and command
 //! ([`Launch`]), watch what it prints, talk HTTP to it, signal it and wait for its exit
-//! ([`Proc`]). Also the ports tests hand out ([`free_port`]) and the one guard that kills a
-//! child process a test leaves behind ([`KillOnDrop`]).
+//! ([`Proc`]).
 
-use std::collections::HashSet;
 use std::io::{BufRead, BufReader, PipeWriter, Read};
-use std::net::TcpListener;
-use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::command::KillOnDrop;
 use crate::files::new_temp_dir;
-use crate::http::{self, Response, accepts_connections};
+use crate::http::{self, Response};
+use crate::ports::{accepts_connections, free_port};
 use crate::postgres::TempDb;
 use crate::report::{ms, progress};
 use crate::wait::poll_until;
@@ -31,48 +29,6 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 pub const PROMPT_EXIT: Duration = Duration::from_secs(5);
 /// Longest a service may take to exit after SIGTERM when nothing holds it.
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A port nothing listens on, never handed out twice in this process, so parallel tests do
-/// not collide. A port that still accepts a connection once the probe listener is gone is
-/// skipped: other test runs share this machine, and a port free to `bind` can still be
-/// answered (a port forwarded by NAT has no socket to conflict with).
-pub fn free_port() -> u16 {
-    static HANDED_OUT: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Default::default);
-    loop {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a free port");
-        let port = listener.local_addr().expect("local address").port();
-        drop(listener);
-        if !accepts_connections(port) && HANDED_OUT.lock().unwrap().insert(port) {
-            return port;
-        }
-    }
-}
-
-/// A child process, killed and reaped when dropped (if it has not exited already), so a failing
-/// test leaves nothing running.
-pub struct KillOnDrop(pub Child);
-
-impl Deref for KillOnDrop {
-    type Target = Child;
-
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl DerefMut for KillOnDrop {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        // Once the child has been waited for, `kill` sends nothing and `wait` returns at once.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Sends SIGTERM to `pid`, as an orchestrator or `docker stop` does; whether `kill` succeeded.
 pub fn sigterm(pid: u32) -> bool {
@@ -168,12 +124,7 @@ impl Service {
     pub fn migrated_db(&self) -> TempDb {
         let db = TempDb::new(self.tag);
         let migrate = self.command("migrate", "migrate").database(&db.url()).run();
-        assert_eq!(
-            migrate.status.and_then(|s| s.code()),
-            Some(0),
-            "`migrate` must succeed on a fresh database\n{}",
-            migrate.describe()
-        );
+        migrate.assert_exit_code(0, "`migrate` must succeed on a fresh database");
         db
     }
 }
@@ -387,12 +338,27 @@ impl Proc {
         );
     }
 
-    /// SIGTERM, then exit code 0 within [`EXIT_TIMEOUT`]. Returns how long the exit took.
-    pub fn stop_cleanly(&mut self) -> Duration {
+    /// SIGTERM, then up to `timeout` for the exit: its status (`None` while still running)
+    /// and how long after the signal it came.
+    pub fn terminate_and_wait(&mut self, timeout: Duration) -> (Option<ExitStatus>, Duration) {
         let signalled = Instant::now();
         self.terminate();
-        let status = self.expect_exit(EXIT_TIMEOUT);
-        let took = signalled.elapsed();
+        let status = self.wait_exit(timeout);
+        (status, signalled.elapsed())
+    }
+
+    /// SIGTERM, then the exit within `timeout` (failing the test otherwise): its status and
+    /// how long after the signal it came.
+    pub fn terminate_and_expect_exit(&mut self, timeout: Duration) -> (ExitStatus, Duration) {
+        let signalled = Instant::now();
+        self.terminate();
+        let status = self.expect_exit(timeout);
+        (status, signalled.elapsed())
+    }
+
+    /// SIGTERM, then exit code 0 within [`EXIT_TIMEOUT`]. Returns how long the exit took.
+    pub fn stop_cleanly(&mut self) -> Duration {
+        let (status, took) = self.terminate_and_expect_exit(EXIT_TIMEOUT);
         assert_eq!(
             status.code(),
             Some(0),
@@ -420,6 +386,41 @@ impl Proc {
 
     pub fn find_log(&self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
         self.logs().into_iter().find(|line| wanted(line))
+    }
+
+    /// Whether a log line with this `message` was printed.
+    pub fn logged(&self, message: &str) -> bool {
+        self.find_log(|line| line["message"] == message).is_some()
+    }
+
+    /// The first WARN line whose message mentions `text`.
+    pub fn warning_about(&self, text: &str) -> Option<Value> {
+        self.find_log(|line| {
+            line["level"] == "WARN"
+                && line["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains(text))
+        })
+    }
+
+    /// How many request log lines are about the probes (`/livez`, `/readyz`), which are not
+    /// request-logged.
+    pub fn probe_log_lines(&self) -> usize {
+        self.logs()
+            .iter()
+            .filter(|line| {
+                let path = &line["span"]["path"];
+                path == "/livez" || path == "/readyz"
+            })
+            .count()
+    }
+
+    /// The request log line (the one with the status) of the request sent with
+    /// `x-request-id: <request_id>`, waiting up to 5 s for it.
+    pub fn wait_for_request_log(&mut self, request_id: &str) -> Value {
+        self.wait_for_log(&format!("with span.request_id {request_id}"), |line| {
+            line["span"]["request_id"] == request_id && line.get("status").is_some()
+        })
     }
 
     /// The first log line matching `wanted`, waiting up to 5 s for it.
@@ -490,6 +491,16 @@ impl Proc {
 
     pub fn wait_ready(&mut self) -> Duration {
         self.wait_for_status("/readyz", 200, READY_TIMEOUT)
+    }
+
+    /// Fails unless the process exited with `code`; `why` says what that code means here.
+    pub fn assert_exit_code(&self, code: i32, why: &str) {
+        assert_eq!(
+            self.status.and_then(|s| s.code()),
+            Some(code),
+            "{why}\n{}",
+            self.describe()
+        );
     }
 
     /// Fails unless neither stream holds `secret`.

@@ -15,9 +15,10 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::command::KillOnDrop;
 use crate::files::new_temp_dir;
 use crate::http;
-use crate::process::{KillOnDrop, free_port};
+use crate::ports::free_port;
 use crate::report::{ms, progress};
 use crate::wait::poll_until;
 

@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 
 use tempfile::TempDir;
 
-use crate::combos::Combo;
 use crate::command::{describe_output, output_text};
 use crate::files::{copy_tree, list_files, new_temp_dir};
 
@@ -385,14 +384,6 @@ impl Render {
     pub fn has(&self, file: &str) -> bool {
         self.dir.join(file).exists()
     }
-}
-
-/// Renders `combo` under `name` with the template's defaults for everything else.
-pub fn render_combo(name: &str, combo: Combo) -> Render {
-    Generate::new()
-        .name(name)
-        .defines(&combo.defines())
-        .render()
 }
 
 /// Liquid left in the rendered files: `file:line: text` for each hit.

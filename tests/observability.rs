@@ -15,8 +15,9 @@ use serde_json::Value;
 use template_harness::cargo::build_all_on_service;
 use template_harness::http;
 use template_harness::otlp::{Behaviour, OtlpReceiver, Span, SpanKind, unreachable_endpoint};
+use template_harness::ports::free_port;
 use template_harness::postgres::TempDb;
-use template_harness::process::{EXIT_TIMEOUT, Proc, Service, free_port};
+use template_harness::process::{EXIT_TIMEOUT, Proc, Service};
 use template_harness::prometheus::{Prometheus, promtool_check_metrics};
 use template_harness::random::{random_hex, random_uuid};
 use template_harness::report::{ms, progress};
@@ -61,7 +62,6 @@ fn exposition(metrics_port: u16) -> String {
 /// Metrics, checked where they are used: Prometheus scrapes the service and counts by route.
 #[test]
 fn prometheus_scrapes_requests_by_route_pattern() {
-    const REQUESTS: usize = 7;
     let metrics_port = free_port();
     let (service, _db) = serve(
         "serve (metrics)",
@@ -75,19 +75,35 @@ fn prometheus_scrapes_requests_by_route_pattern() {
     let prometheus = Prometheus::start(&[("service", target, "/metrics")]);
     prometheus.wait_for_value(r#"up{job="service"}"#, 1.0, SCRAPE_TIMEOUT);
 
-    // Every request to a different path of one route: one series, never one per path.
-    for _ in 0..REQUESTS {
+    let (counted, timed, routes) = requests_to_one_route_are_one_series(&service, &prometheus);
+    let pool = pool_process_and_build_metrics_are_there(&prometheus);
+    let lines = the_exposition_passes_promtool_and_stays_private(&service, metrics_port);
+    progress(&format!(
+        "[observability] Prometheus read {ROUTE_REQUESTS} requests on /notes/{{id}} as {counted} (count) and {timed} (histogram), pool max {pool}; routes seen: {routes:?}; promtool accepts the exposition ({lines} lines)",
+    ));
+}
+
+/// Requests to `/notes/{id}` with different ids, counted by Prometheus.
+const ROUTE_REQUESTS: usize = 7;
+
+/// Every request to a different path of one route: one series, never one per path. Returns the
+/// counter's and the histogram's count, and the route labels seen.
+fn requests_to_one_route_are_one_series(
+    service: &Proc,
+    prometheus: &Prometheus,
+) -> (f64, f64, Vec<String>) {
+    for _ in 0..ROUTE_REQUESTS {
         let response = service.get(&format!("/notes/{}", random_uuid()));
         assert_eq!(response.status, 404, "{}", response.body);
     }
     let counted = prometheus.wait_for_value(
         r#"http_server_requests_total{job="service",method="GET",route="/notes/{id}",status="404"}"#,
-        REQUESTS as f64,
+        ROUTE_REQUESTS as f64,
         SCRAPE_TIMEOUT,
     );
     let timed = prometheus.wait_for_value(
         r#"http_server_request_duration_seconds_count{job="service",route="/notes/{id}",status="404"}"#,
-        REQUESTS as f64,
+        ROUTE_REQUESTS as f64,
         SCRAPE_TIMEOUT,
     );
     let routes: Vec<String> = prometheus
@@ -99,6 +115,12 @@ fn prometheus_scrapes_requests_by_route_pattern() {
         routes.iter().all(|route| !route.contains('-')),
         "a raw path became a route label: {routes:?}"
     );
+    (counted[0].value, timed[0].value, routes)
+}
+
+/// The pool's, the process's and the build's metrics, one series each. Returns the pool's
+/// maximum as Prometheus read it.
+fn pool_process_and_build_metrics_are_there(prometheus: &Prometheus) -> f64 {
     let pool = prometheus.wait_for_value(
         r#"db_pool_max_connections{job="service"}"#,
         3.0,
@@ -126,12 +148,16 @@ fn prometheus_scrapes_requests_by_route_pattern() {
     assert_eq!(build.len(), 1, "build_info: {build:?}");
     assert_eq!(build[0].label("version"), Some("0.1.0"));
     assert_eq!(build[0].label("service"), Some(PROJECT));
+    pool[0].value
+}
 
+/// promtool accepts the exposition; the public port answers `/metrics` with 404, and scrapes
+/// (one a second by now) stay out of the request log. Returns the exposition's line count.
+fn the_exposition_passes_promtool_and_stays_private(service: &Proc, metrics_port: u16) -> usize {
     let text = exposition(metrics_port);
     promtool_check_metrics(&text).unwrap_or_else(|failure| {
         panic!("promtool check metrics refuses the exposition: {failure}\n{text}")
     });
-    // Scrapes (one a second by now) and the public port's answer stay out of the request log.
     let public = service.get("/metrics");
     assert_eq!(public.status, 404, "the public port serves /metrics");
     let scrape_lines = service
@@ -145,13 +171,7 @@ fn prometheus_scrapes_requests_by_route_pattern() {
         "scrapes are in the request log\n{}",
         service.describe()
     );
-    progress(&format!(
-        "[observability] Prometheus read {REQUESTS} requests on /notes/{{id}} as {} (count) and {} (histogram), pool max {}; routes seen: {routes:?}; promtool accepts the exposition ({} lines)",
-        counted[0].value,
-        timed[0].value,
-        pool[0].value,
-        text.lines().count()
-    ));
+    text.lines().count()
 }
 
 /// A request that waited too long for a pooled connection is counted: the pool's one connection
@@ -389,10 +409,7 @@ fn a_collector_down_or_silent_never_holds_requests_or_shutdown() {
             ms(slowest),
             service.describe()
         );
-        let signalled = Instant::now();
-        service.terminate();
-        let status = service.wait_exit(EXIT_TIMEOUT);
-        let took = signalled.elapsed();
+        let (status, took) = service.terminate_and_wait(EXIT_TIMEOUT);
         let status = status.unwrap_or_else(|| {
             panic!(
                 "collector {what}: still running {} s after SIGTERM\n{}",

@@ -6,8 +6,10 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use template_harness::command::KillOnDrop;
 use template_harness::http;
-use template_harness::process::{KillOnDrop, free_port, sigterm};
+use template_harness::ports::free_port;
+use template_harness::process::sigterm;
 
 pub const LOAD: &str = "10s";
 pub const CONNECTIONS: &str = "64";

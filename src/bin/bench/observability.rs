@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
-use template_harness::combos::Combo;
+use template_harness::combos::{Combo, render_combo};
 use template_harness::files::new_temp_dir;
 use template_harness::http;
 use template_harness::otlp::{Behaviour, OtlpReceiver};
-use template_harness::process::{Proc, Service, free_port};
-use template_harness::render::render_combo;
+use template_harness::ports::free_port;
+use template_harness::process::{Proc, Service};
 
 use crate::load::{CONNECTIONS, LOAD, measured_on, release_build, wrk};
 

@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use template_harness::combos::Combo;
+use template_harness::combos::{Combo, render_combo};
 use template_harness::files::new_temp_dir;
-use template_harness::process::{Service, free_port};
-use template_harness::render::render_combo;
+use template_harness::ports::free_port;
+use template_harness::process::Service;
 
 use crate::load::{
     CONNECTIONS, LOAD, Server, Wrk, best, measured_on, mib, release_build, stripped_size,

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
-use template_harness::combos::Combo;
+use template_harness::combos::{Combo, render_combo};
 use template_harness::container::{docker, docker_ok, image_size, runtime_base_image};
 use template_harness::files::new_temp_dir;
-use template_harness::process::{Service, free_port};
-use template_harness::render::render_combo;
+use template_harness::ports::free_port;
+use template_harness::process::Service;
 
 use crate::load::{
     CONNECTIONS, LOAD, Server, Wrk, best, measured_on, median, mib, release_build, stripped_size,
