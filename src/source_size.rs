@@ -1,5 +1,5 @@
 //! Sizes of Rust source files and of the functions in them, read as text (no parser): what
-//! tests/structure.rs holds the harness's own code to.
+//! tests/structure/ holds the harness's own code to.
 
 /// The most lines a file of the harness (`src/`, `tests/`) may have.
 pub const MAX_FILE_LINES: usize = 700;
