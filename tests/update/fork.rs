@@ -136,6 +136,10 @@ fn an_upstream_release_reaches_a_service_of_the_org_fork_with_the_org_defaults()
         if output.status.code() != Some(0) {
             problems.push(format!("the update exited {:?}", output.status.code()));
         }
+        // The render through the favorite is the fork's render at that commit, to the byte.
+        if !said.contains("its render is exactly the service's first commit") {
+            problems.push("the tool did not find the fork's revision exactly".to_owned());
+        }
         problems.extend(
             org_problems(&service, &fork)
                 .iter()
