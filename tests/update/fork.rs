@@ -100,8 +100,8 @@ fn fork_problems(fork: &OrgFork, b: &str) -> Vec<String> {
 }
 
 /// Upstream at A, the fork, a service rendered from the fork and edited by its team; then the
-/// upstream release, the fork's merge and the service's update. Returns the fork, the service,
-/// upstream's release commit and what the update tool did.
+/// upstream release, the fork's merge and the service's update. Returns upstream, the fork,
+/// the service, upstream's release commit and what the update tool did.
 fn org_chain(tool: CargoGenerate) -> (TemplateHistory, OrgFork, UserService, String, Output) {
     let upstream = TemplateHistory::create();
     let fork = OrgFork::create(&upstream);
