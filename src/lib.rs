@@ -19,6 +19,7 @@
 //! - [`kubernetes`]: kustomize output, secret files and a pod's environment;
 //! - [`tools`]: external checkers (PyPI tools, checkov, cargo-deny);
 //! - [`command`]: running a one-off command, describing its output, the kill-on-drop guard;
+//! - [`fork`]: an organisation's fork of the template and services rendered from it;
 //! - [`files`]: temporary folders, listing and copying file trees;
 //! - [`wait`]: polling for a condition with a deadline;
 //! - [`random`]: random names and ids;
@@ -31,6 +32,7 @@ pub mod combos;
 pub mod command;
 pub mod container;
 pub mod files;
+pub mod fork;
 pub mod http;
 pub mod kubernetes;
 pub mod otlp;

@@ -6,6 +6,7 @@
 //! The update renders through the real cargo-generate and merges through the service's own git.
 
 mod bad_starts;
+mod fork;
 mod lockfile;
 mod merge;
 mod provenance;
