@@ -47,7 +47,12 @@ fn the_catalog_entry_validates_and_matches_the_manifests() {
         let wanted = if kubernetes {
             GIVEN.map(|(_, value)| value)
         } else {
-            ["group:default/change-me", "change-me", "experimental", "change-me"]
+            [
+                "group:default/change-me",
+                "change-me",
+                "experimental",
+                "change-me",
+            ]
         };
         problems.extend(
             entity_problems(&entity, &name, wanted, kubernetes)
@@ -64,7 +69,11 @@ fn the_catalog_entry_validates_and_matches_the_manifests() {
 /// The one document of the render's catalog-info.yaml.
 fn component(render: &Render) -> Value {
     let mut docs = yaml_stream(&render.read("catalog-info.yaml"));
-    assert_eq!(docs.len(), 1, "catalog-info.yaml holds one entity: {docs:?}");
+    assert_eq!(
+        docs.len(),
+        1,
+        "catalog-info.yaml holds one entity: {docs:?}"
+    );
     docs.remove(0)
 }
 
@@ -98,7 +107,9 @@ fn entity_problems(
     let annotations = &entity["metadata"]["annotations"];
     let slug = format!("{org}/{name}");
     if annotations["github.com/project-slug"].as_str() != Some(slug.as_str()) {
-        problems.push(format!("github.com/project-slug is not {slug}: {annotations}"));
+        problems.push(format!(
+            "github.com/project-slug is not {slug}: {annotations}"
+        ));
     }
     let id = annotations[KUBERNETES_ID].as_str();
     if id != kubernetes.then_some(name) {
