@@ -4,7 +4,7 @@
 //! dependency, add it here (and nowhere else).
 
 /// The slices, in the order used for combination labels and bit strings.
-pub const SLICES: [&str; 11] = [
+pub const SLICES: [&str; 12] = [
     "config",
     "logging",
     "shutdown",
@@ -16,6 +16,7 @@ pub const SLICES: [&str; 11] = [
     "ci",
     "metrics",
     "otel",
+    "catalog",
 ];
 
 /// Files every render has, whatever the slices.
@@ -84,6 +85,7 @@ pub const SLICE_FILES: &[(&str, &[&str])] = &[
     ("ci", &[".github/workflows/ci.yml", "deny.toml"]),
     ("metrics", &["src/prometheus.rs", "tests/api/prometheus.rs"]),
     ("otel", &["src/traces.rs"]),
+    ("catalog", &["catalog-info.yaml"]),
     // compose owns no file alone: see COMBINED_FILES.
 ];
 

@@ -140,3 +140,46 @@ impl CheckovReport {
         }
     }
 }
+
+/// What zatalog (PyPI) finds wrong in the Backstage entities of `file`: one line per problem,
+/// none when every entity validates against its JSON schema of Backstage's entity kinds.
+/// Backstage publishes its own schemas only in an npm package (`@backstage/catalog-model`);
+/// zatalog's schema sets the same requirements for a Component (required `apiVersion`, `kind`,
+/// `metadata.name`, `spec.type`, `spec.lifecycle`, `spec.owner`, string annotations) plus the
+/// catalog's name rules. It accepts kinds and versions it does not know without a check, so
+/// callers check `apiVersion` and `kind` themselves.
+pub fn backstage_catalog_problems(file: &Path) -> Vec<String> {
+    let script = "import sys\n\
+                  from pathlib import Path\n\
+                  from zatalog.entity import load_entities_from_file\n\
+                  from zatalog.schema import validate_entity\n\
+                  entities = load_entities_from_file(Path(sys.argv[1]))\n\
+                  print(f'{len(entities)} entities', file=sys.stderr)\n\
+                  for entity in entities:\n\
+                  \x20   for problem in validate_entity(entity):\n\
+                  \x20       print(f'{entity.ref}: {problem}')";
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is not available: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("No module named 'zatalog'"),
+        "zatalog is not available. Install it with `pip install zatalog`, or run \
+         `bash .ci/run`, which does."
+    );
+    assert!(
+        output.status.success(),
+        "zatalog could not read {}:\n{stderr}",
+        file.display()
+    );
+    let mut problems: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    if !stderr.lines().any(|line| line == "1 entities") {
+        problems.push(format!("zatalog read other than one entity: {stderr}"));
+    }
+    problems
+}

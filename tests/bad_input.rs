@@ -124,3 +124,26 @@ fn a_non_numeric_port_is_refused() {
         attempt.assert_refused("bad-port", &["\"http\"", "port"]);
     }
 }
+
+#[test]
+fn catalog_values_that_would_break_catalog_info_yaml_are_refused() {
+    // Caught by the placeholders' regexes, which cargo-generate applies to the conditional
+    // placeholders too: a colon and space would end a YAML value, a slash split the slug.
+    let cases = [
+        ("catalog_owner", "team: payments"),
+        ("catalog_system", "checkout system"),
+        ("catalog_lifecycle", "production # for now"),
+        ("github_org", "acme/shop"),
+    ];
+    for tool in CargoGenerate::all() {
+        for (key, value) in cases {
+            let attempt = Generate::new()
+                .tool(tool)
+                .name("bad-catalog")
+                .define("catalog", "true")
+                .define(key, value)
+                .attempt();
+            attempt.assert_refused("bad-catalog", &[&format!("\"{value}\""), key]);
+        }
+    }
+}

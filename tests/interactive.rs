@@ -20,15 +20,21 @@ enum Answer {
     Bool(bool),
 }
 
-/// The placeholders' prompts, read from template/cargo-generate.toml so the test follows them.
+/// The placeholders' prompts, read from template/cargo-generate.toml so the test follows them:
+/// `[placeholders]`, and those asked only when a condition holds (`[conditional.'…'.placeholders]`;
+/// [`ANSWERS`] makes every such condition true).
 fn prompts() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(template_dir().join("cargo-generate.toml"))
         .expect("read template/cargo-generate.toml");
     let config: toml::Table = text.parse().expect("template/cargo-generate.toml parses");
-    config["placeholders"]
+    let conditional = config["conditional"]
         .as_table()
-        .expect("[placeholders]")
-        .iter()
+        .expect("[conditional]")
+        .values()
+        .filter_map(|condition| condition.get("placeholders"));
+    std::iter::once(&config["placeholders"])
+        .chain(conditional)
+        .flat_map(|table| table.as_table().expect("a table of placeholders"))
         .map(|(key, slot)| {
             let prompt = slot["prompt"].as_str().expect("prompt is a string");
             // The start of the prompt is enough to recognise it, and stays on one line.
@@ -104,7 +110,7 @@ fn prompts_are_answered_through_a_terminal() {
 }
 
 /// What the test types at each placeholder's prompt.
-const ANSWERS: [(&str, Answer); 14] = [
+const ANSWERS: [(&str, Answer); 19] = [
     ("description", Answer::Text("Rendered through a terminal")),
     ("port", Answer::Text("9191")),
     ("env_prefix", Answer::Text("")),
@@ -119,10 +125,16 @@ const ANSWERS: [(&str, Answer); 14] = [
     ("ci", Answer::Bool(false)),
     ("metrics", Answer::Bool(true)),
     ("otel", Answer::Bool(false)),
+    ("catalog", Answer::Bool(true)),
+    // Asked because catalog is on.
+    ("catalog_owner", Answer::Text("group:default/terminal-team")),
+    ("catalog_system", Answer::Text("terminals")),
+    ("catalog_lifecycle", Answer::Text("production")),
+    ("github_org", Answer::Text("pty-org")),
 ];
 
 /// The slices [`ANSWERS`] turn on, in the order of `SLICES`.
-const ANSWERED_SLICES: &str = "10110101010";
+const ANSWERED_SLICES: &str = "101101010101";
 
 fn answer_every_prompt(tool: CargoGenerate) {
     let prompts = prompts();
@@ -256,4 +268,16 @@ fn the_render_holds_the_answers(dir: &Path, transcript: &str) {
         read("Cargo.toml").contains("Rendered through a terminal"),
         "the description is not in Cargo.toml"
     );
+    let catalog = read("catalog-info.yaml");
+    for typed in [
+        "owner: group:default/terminal-team",
+        "system: terminals",
+        "lifecycle: production",
+        "github.com/project-slug: pty-org/pty-service",
+    ] {
+        assert!(
+            catalog.contains(typed),
+            "`{typed}` is not in catalog-info.yaml:\n{catalog}"
+        );
+    }
 }

@@ -335,11 +335,11 @@ fn env_prefix_is_derived_from_the_project_name() {
 fn post_hook_says_what_was_generated_and_what_to_run() {
     let render = Generate::new()
         .name("told-service")
-        .defines(&Combo::from_bits("10101100101").defines())
+        .defines(&Combo::from_bits("101011001011").defines())
         .render();
     let text = render.attempt.text();
     for expected in [
-        "slices on:  config, shutdown, database, docker, ci, otel",
+        "slices on:  config, shutdown, database, docker, ci, otel, catalog",
         "slices off: logging, health, compose, kubernetes, metrics",
         "cargo generate-lockfile",
         "--locked",

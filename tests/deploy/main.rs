@@ -25,9 +25,15 @@
 //!   deadline fit in the grace period. A test breaks a probe path, a port, a variable name and
 //!   the initContainer's command in turn and checks that the consistency check notices each.
 //!
-//! kubectl, kubernetes-validate, check-jsonschema, checkov and cargo-deny must be installed
-//! (`bash .ci/run` installs them); a missing one fails the test, saying how to get it.
+//! - `catalog`: the catalog slice's `catalog-info.yaml` validates as a Backstage Component
+//!   (zatalog's schema of Backstage's entity kinds), holds the values given, and with the
+//!   kubernetes slice names the `backstage.io/kubernetes-id` label that kustomize puts on every
+//!   object and pod; with the slice off, neither the file nor the label exists.
+//!
+//! kubectl, kubernetes-validate, check-jsonschema, checkov, cargo-deny and zatalog must be
+//! installed (`bash .ci/run` installs them); a missing one fails the test, saying how to get it.
 
+mod catalog;
 mod consistency;
 mod manifests;
 mod releases;

@@ -154,7 +154,13 @@ fn tree(dir: &std::path::Path) -> Vec<(String, String)> {
 #[test]
 fn a_slice_switched_on_later_matches_a_fresh_render() {
     for tool in CargoGenerate::all() {
-        for slice in ["kubernetes", "database"] {
+        // catalog also sets one of the answers asked only when it is on.
+        let switched: [(&str, &[(&str, &str)]); 3] = [
+            ("kubernetes", &[]),
+            ("database", &[]),
+            ("catalog", &[("catalog_owner", "group:default/payments")]),
+        ];
+        for (slice, answers) in switched {
             let history = TemplateHistory::create();
             let service = history.service(NAME, &[(slice, "false")], tool);
             service.replace_line(
@@ -164,17 +170,26 @@ fn a_slice_switched_on_later_matches_a_fresh_render() {
             );
             service.commit_all("our edit");
             let source = history.path.display().to_string();
-            let define = format!("{slice}=true");
-            let output = service.update(&["--source", &source, "-d", &define]);
+            let defines: Vec<String> = std::iter::once(format!("{slice}=true"))
+                .chain(answers.iter().map(|(key, value)| format!("{key}={value}")))
+                .collect();
+            let mut args = vec!["--source", source.as_str()];
+            for define in &defines {
+                args.extend(["-d", define.as_str()]);
+            }
+            let output = service.update(&args);
             assert!(output.status.success(), "{}", text(&output));
             service.commit_all(&format!("switch {slice} on"));
 
-            let fresh = Generate::new()
+            let mut fresh = Generate::new()
                 .name(NAME)
                 .tool(tool)
                 .source(&history.path)
-                .define(slice, "true")
-                .render();
+                .define(slice, "true");
+            for (key, value) in answers {
+                fresh = fresh.define(key, value);
+            }
+            let fresh = fresh.render();
             let updated = tree(&service.dir);
             let expected = tree(&fresh.dir);
             let updated_files: BTreeSet<&String> = updated.iter().map(|(file, _)| file).collect();

@@ -88,6 +88,9 @@ fn the_answers_the_hook_writes_parse_with_the_tools_module() {
         .define("port", "9090")
         .define("database", "false")
         .define("kubernetes", "true")
+        // On, so the answers asked only with it (catalog_owner, ...) are given and recorded.
+        .define("catalog", "true")
+        .define("catalog_owner", "group:default/payments")
         .define("template_source", "https://example.com/acme/template.git")
         .render();
     let text = render.read(ANSWERS_FILE);
@@ -101,6 +104,10 @@ fn the_answers_the_hook_writes_parse_with_the_tools_module() {
     assert_eq!(values["port"], Answer::Text("9090".to_owned()));
     assert_eq!(values["database"], Answer::Bool(false));
     assert_eq!(values["kubernetes"], Answer::Bool(true));
+    assert_eq!(
+        values["catalog_owner"],
+        Answer::Text("group:default/payments".to_owned())
+    );
     // Every placeholder the template declares is answered.
     let config = std::fs::read_to_string(template_dir().join("cargo-generate.toml"))
         .expect("read template/cargo-generate.toml");

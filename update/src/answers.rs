@@ -238,7 +238,8 @@ pub enum Kind {
 }
 
 /// The placeholders a template revision declares (`[placeholders.NAME] type = …` in
-/// `template/cargo-generate.toml`), by name.
+/// `template/cargo-generate.toml`, and `[conditional.'EXPR'.placeholders.NAME]`, asked only when
+/// the condition holds), by name.
 pub type Placeholders = BTreeMap<String, Kind>;
 
 /// The placeholders in the text of a `cargo-generate.toml`.
@@ -246,11 +247,18 @@ pub fn placeholders(config: &str) -> anyhow::Result<Placeholders> {
     let doc: DocumentMut = config
         .parse()
         .context("template/cargo-generate.toml is not valid TOML")?;
-    let Some(table) = doc.get("placeholders").and_then(Item::as_table_like) else {
-        return Ok(Placeholders::new());
-    };
-    Ok(table
-        .iter()
+    let conditional = doc
+        .get("conditional")
+        .and_then(Item::as_table_like)
+        .into_iter()
+        .flat_map(|conditions| conditions.iter())
+        .filter_map(|(_, condition)| condition.get("placeholders"));
+    Ok(doc
+        .get("placeholders")
+        .into_iter()
+        .chain(conditional)
+        .filter_map(Item::as_table_like)
+        .flat_map(|table| table.iter())
         .map(|(name, item)| {
             let kind = match item.get("type").and_then(Item::as_str) {
                 Some("bool") => Kind::Bool,
@@ -466,11 +474,15 @@ metrics = false
     fn placeholders_come_from_the_template_config() {
         let config = "[template]\ncargo_generate_version = \">=0.23.0\"\n\n\
                       [placeholders.port]\ntype = \"string\"\nprompt = \"Port\"\n\n\
-                      [placeholders.metrics]\ntype = \"bool\"\nprompt = \"Metrics?\"\n";
+                      [placeholders.metrics]\ntype = \"bool\"\nprompt = \"Metrics?\"\n\n\
+                      [conditional.'catalog'.placeholders.catalog_owner]\n\
+                      type = \"string\"\nprompt = \"Owner\"\n\n\
+                      [conditional.'!catalog']\nignore = [\"catalog-info.yaml\"]\n";
         let found = placeholders(config).expect("parses");
         assert_eq!(found["port"], Kind::Text);
         assert_eq!(found["metrics"], Kind::Bool);
-        assert_eq!(found.len(), 2);
+        assert_eq!(found["catalog_owner"], Kind::Text);
+        assert_eq!(found.len(), 3);
         assert!(placeholders("[template]\n").expect("parses").is_empty());
     }
 }
