@@ -61,6 +61,11 @@ pub async fn signal() {
 /// race: the client sends nothing more on it, hyper closes it once the response is written, and
 /// during the drain delay the client opens a new one while the listener still accepts. So when
 /// the listener closes, no connection that served a response since the signal is left open.
+///
+/// A connection idle through the whole drain delay has had no response to carry the header. It
+/// is closed with the listener, as the idle timeout (`http.header_read_timeout_secs`) closes idle
+/// connections at any other time: a request its client sends at that moment fails as it would
+/// then, and HTTP clients retry such a request only when it is idempotent.
 pub fn close_connections_from(
     stop: impl Future<Output = ()> + Send + 'static,
     router: Router,

@@ -8,6 +8,11 @@
 //! connection that wait starts when the previous response is sent, so the same limit closes idle
 //! keep-alive connections.
 //!
+//! When told to stop, it closes the listener after taking the connections still queued on it,
+//! lets requests in flight finish, closes idle connections, and gives connections that have
+//! sent nothing yet a moment for their first request: a client that just opened one is sending
+//! it, and closing the connection under it would lose that request.
+//!
 //! Connections speak HTTP/1.1: TLS and HTTP/2 end at the load balancer or ingress in front of the
 //! service.
 
