@@ -103,6 +103,10 @@ impl Application {
         };
 {%- endif %}
         let router = self.routes.with_state(self.state.clone());
+{%- if shutdown %}
+        // From the stop on, every response retires the connection it came on.
+        let (router, stop) = crate::shutdown::close_connections_from(stop, router);
+{%- endif %}
         let serve = move |stop_accepting| async move {
             server::serve(self.listener, router, &self.config.http, stop_accepting).await;
             // Last, so requests still draining had their connections.

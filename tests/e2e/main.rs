@@ -8,6 +8,8 @@
 //!   when wrong or inside a malformed URL;
 //! - `shutdown`: graceful shutdown on SIGTERM (no request log line lost, a slow request
 //!   finishing, idle and stuck connections) and the `healthcheck` command;
+//! - `drain`: keep-alive clients sending through SIGTERM, the drain delay and the listener's
+//!   close, losing no request;
 //! - `outage`: a database outage staged with a TCP proxy between the service and PostgreSQL.
 //!
 //! The render is built once (in target/renders, like tests/build.rs) and shared by every test.
@@ -20,6 +22,7 @@
 
 mod api;
 mod config;
+mod drain;
 mod outage;
 mod secrets;
 mod shutdown;

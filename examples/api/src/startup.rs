@@ -78,6 +78,8 @@ impl Application {
             readiness.set_draining();
         };
         let router = self.routes.with_state(self.state.clone());
+        // From the stop on, every response retires the connection it came on.
+        let (router, stop) = crate::shutdown::close_connections_from(stop, router);
         let serve = move |stop_accepting| async move {
             server::serve(self.listener, router, &self.config.http, stop_accepting).await;
             // Last, so requests still draining had their connections.

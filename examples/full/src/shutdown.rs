@@ -1,16 +1,22 @@
 //! Graceful shutdown (factor IX: disposability): stop quickly and lose nothing in flight.
 //!
 //! On SIGTERM or SIGINT, readiness fails at once; the service keeps serving for
-//! `shutdown.drain_delay_secs` while load balancers take it out of rotation; then it stops
-//! accepting, closes idle connections, lets requests in flight finish and closes its backing
-//! services. `shutdown.timeout_secs` after the signal the process exits whatever is still
+//! `shutdown.drain_delay_secs` while load balancers take it out of rotation, and every response
+//! asks its client to close the connection it came on; then it stops accepting, closes idle
+//! connections, lets requests in flight finish and closes its backing services. `shutdown.timeout_secs` after the signal the process exits whatever is still
 //! running: a stuck client, a handler waiting on a locked row, a pool waiting for that handler.
 //! The platform's grace period is never the limit that ends it.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use tokio::sync::oneshot;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::ShutdownConfig;
 
@@ -43,6 +49,45 @@ pub async fn signal() {
         () = interrupt => tracing::info!("SIGINT received"),
         () = terminate => tracing::info!("SIGTERM received"),
     }
+}
+
+/// From the moment `stop` resolves, every response of `router` says `Connection: close`.
+/// Returns the router and `stop`, which marks that moment as it resolves.
+///
+/// Load balancers and client pools keep HTTP/1.1 connections open and reuse them, and a failing
+/// readiness probe stops new connections, not these. Closing such a connection while it is idle
+/// races a request its client may already be sending, which then fails with no way to know
+/// whether it ran. A response that says `Connection: close` retires the connection without that
+/// race: the client sends nothing more on it, hyper closes it once the response is written, and
+/// during the drain delay the client opens a new one while the listener still accepts. So when
+/// the listener closes, no connection that served a response since the signal is left open.
+///
+/// A connection idle through the whole drain delay has had no response to carry the header. It
+/// is closed with the listener, as the idle timeout (`http.header_read_timeout_secs`) closes idle
+/// connections at any other time: a request its client sends at that moment fails as it would
+/// then, and HTTP clients retry such a request only when it is idempotent.
+pub fn close_connections_from(
+    stop: impl Future<Output = ()> + Send + 'static,
+    router: Router,
+) -> (Router, impl Future<Output = ()> + Send + 'static) {
+    let draining = Arc::new(AtomicBool::new(false));
+    let close_after_response = {
+        let draining = Arc::clone(&draining);
+        move |_: &Response| {
+            draining
+                .load(Ordering::Relaxed)
+                .then(|| HeaderValue::from_static("close"))
+        }
+    };
+    let router = router.layer(SetResponseHeaderLayer::overriding(
+        header::CONNECTION,
+        close_after_response,
+    ));
+    let stop = async move {
+        stop.await;
+        draining.store(true, Ordering::Relaxed);
+    };
+    (router, stop)
 }
 
 /// Runs `service` until it finishes, or until the deadline cuts it short.

@@ -1,12 +1,12 @@
-//! Graceful shutdown: requests in flight finish, idle connections do not hold the process, and
-//! nothing holds it past the deadline.
+//! Graceful shutdown: requests in flight finish, responses retire their connections while
+//! draining, idle connections do not hold the process, and nothing holds it past the deadline.
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
@@ -47,6 +47,49 @@ async fn a_request_in_flight_finishes_and_the_shutdown_is_clean() {
     assert_eq!(response.text().await.unwrap(), "done");
     let outcome = server.await.unwrap();
     assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn from_the_stop_on_every_response_closes_its_connection() {
+    let mut app = spawn_app_with(|config| config.shutdown.drain_delay_secs = 1).await;
+    let mut connection = TcpStream::connect(app.address).await.unwrap();
+    let before = get_root(&mut connection).await;
+    assert!(!before.contains("connection: close"), "{before}");
+
+    app.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The same kept-alive connection, during the drain delay: answered, told to close, closed.
+    let during = get_root(&mut connection).await;
+    assert!(during.starts_with("HTTP/1.1 200"), "{during}");
+    assert!(during.contains("connection: close"), "{during}");
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(1), connection.read_to_end(&mut rest))
+        .await
+        .expect("the connection stayed open after `connection: close`")
+        .unwrap();
+    assert_eq!(read, 0, "{:?}", String::from_utf8_lossy(&rest));
+    let outcome = app.finished().await;
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+/// `GET /` on `connection`: the response as text, header names in lower case as hyper writes
+/// them.
+async fn get_root(connection: &mut TcpStream) -> String {
+    connection
+        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let mut buffer = [0; 1024];
+    // `GET /` answers with a JSON object: the response ends with its closing brace.
+    while !response.ends_with(b"}") {
+        let read = connection.read(&mut buffer).await.unwrap();
+        let so_far = String::from_utf8_lossy(&response);
+        assert!(read > 0, "closed mid-response: {so_far:?}");
+        response.extend_from_slice(&buffer[..read]);
+    }
+    String::from_utf8(response).unwrap()
 }
 
 #[tokio::test]

@@ -31,6 +31,32 @@ async fn an_idle_keep_alive_connection_does_not_delay_the_exit() {
 }
 
 #[tokio::test]
+async fn a_connection_opened_before_the_stop_has_its_first_request_answered() {
+    let mut app = spawn_app().await;
+    let mut connection = TcpStream::connect(app.address).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    app.stop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Its client opened it to send a request, which comes after the stop: answered, then closed.
+    connection
+        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let reading = connection.read_to_end(&mut response);
+    tokio::time::timeout(Duration::from_secs(2), reading)
+        .await
+        .expect("the connection stayed open after its answer")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+    let outcome = app.finished().await;
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+#[tokio::test]
 async fn new_connections_are_refused_after_the_stop() {
     let mut app = spawn_app().await;
 
