@@ -19,6 +19,9 @@ use {{crate_name}}::config::DatabaseConfig;
 use {{crate_name}}::db;
 {% endif -%}
 use {{crate_name}}::health;
+{%- if database %}
+use {{crate_name}}::startup::DATABASE_HINT;
+{%- endif %}
 
 {% if database -%}
 use crate::helpers::{spawn_app, spawn_app_on, spawn_app_with, url_of};
@@ -67,7 +70,7 @@ async fn readyz_fails_until_the_migrations_are_applied(db: PgPool) {
         url: Some(SecretString::from(url_of(&db))),
         ..DatabaseConfig::default()
     };
-    db::migrate(&config).await.unwrap();
+    db::migrate(&config, DATABASE_HINT).await.unwrap();
 
     // The same process, no restart.
     passing_health_json(app.get("/readyz").await).await;

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use full_service::config::DatabaseConfig;
 use full_service::db;
 use full_service::health;
+use full_service::startup::DATABASE_HINT;
 
 use crate::helpers::{spawn_app, spawn_app_on, spawn_app_with, url_of};
 #[tokio::test]
@@ -53,7 +54,7 @@ async fn readyz_fails_until_the_migrations_are_applied(db: PgPool) {
         url: Some(SecretString::from(url_of(&db))),
         ..DatabaseConfig::default()
     };
-    db::migrate(&config).await.unwrap();
+    db::migrate(&config, DATABASE_HINT).await.unwrap();
 
     // The same process, no restart.
     passing_health_json(app.get("/readyz").await).await;
