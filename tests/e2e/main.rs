@@ -9,6 +9,7 @@
 //! - `shutdown`: graceful shutdown on SIGTERM (no request log line lost, a slow request
 //!   finishing, idle and stuck connections) and the `healthcheck` command;
 //! - `outage`: a database outage staged with a TCP proxy between the service and PostgreSQL.
+//! - `database_errors`: a database that cannot be reached, named with where, why and what to do.
 //!
 //! The render is built once (in target/renders, like tests/build.rs) and shared by every test.
 //! Tests run on parallel threads: each one has its own free ports and, where it writes or needs
@@ -20,6 +21,7 @@
 
 mod api;
 mod config;
+mod database_errors;
 mod outage;
 mod secrets;
 mod shutdown;
