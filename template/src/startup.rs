@@ -19,7 +19,7 @@ use crate::state::AppState;
 
 {%- if database and compose %}
 /// What a database error suggests: the PostgreSQL that `compose.yaml` runs on this machine.
-pub const DATABASE_HINT: &str = "to start the PostgreSQL of compose.yaml: `docker compose up -d --wait db`";
+pub const DATABASE_HINT: &str = "for the compose PostgreSQL: `docker compose up -d --wait db`";
 {%- elsif database %}
 /// What a database error suggests.
 pub const DATABASE_HINT: &str = "check that PostgreSQL runs there and that database.url names it";

@@ -17,7 +17,7 @@ use crate::http;
 use crate::server;
 use crate::state::AppState;
 /// What a database error suggests: the PostgreSQL that `compose.yaml` runs on this machine.
-pub const DATABASE_HINT: &str = "to start the PostgreSQL of compose.yaml: `docker compose up -d --wait db`";
+pub const DATABASE_HINT: &str = "for the compose PostgreSQL: `docker compose up -d --wait db`";
 
 /// A service bound to its port, ready to serve.
 pub struct Application {
