@@ -81,7 +81,13 @@ async fn without_the_database_readyz_fails_fast_and_livez_still_passes() {
     assert!(!body.contains("hunter2"), "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["status"], "fail");
-    assert_eq!(body["checks"]["postgres:responseTime"][0]["status"], "fail");
+    let check = &body["checks"]["postgres:responseTime"][0];
+    assert_eq!(check["status"], "fail");
+    // Where it tried and why, with what to do: never the password.
+    let output = check["output"].as_str().unwrap_or_default();
+    for said in ["127.0.0.1:1", "connection refused", DATABASE_HINT] {
+        assert!(output.contains(said), "{said:?} missing from {output:?}");
+    }
     assert_eq!(live.status(), StatusCode::OK);
 }
 
