@@ -107,7 +107,7 @@ pub async fn migrate(config: &DatabaseConfig, hint: &str) -> anyhow::Result<()> 
 
 /// Says that PostgreSQL could not be reached and what to do about it: where it was asked (host,
 /// port and database, never the password or the URL, which can hold it), why it failed, and
-/// `hint`, how to start one.
+/// `hint`, what to do.
 pub fn unreachable(options: &PgConnectOptions, cause: &str, hint: &str) -> String {
     format!(
         "cannot connect to PostgreSQL at {}:{} (database {}): {cause}; {hint}",

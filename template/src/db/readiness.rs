@@ -14,7 +14,7 @@ use crate::health::{Check, Checks, PING_TIMEOUT, Readiness, Status};
 const DIAGNOSIS_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Makes `/readyz` ask PostgreSQL, through `pool`, on every call. `hint` ends the check's output
-/// when PostgreSQL cannot be reached: how to start one.
+/// when PostgreSQL cannot be reached: what to do.
 pub fn register(readiness: &Readiness, pool: &PgPool, hint: &'static str) {
     let pool = pool.clone();
     readiness.depends_on(move || checks(pool.clone(), hint));
