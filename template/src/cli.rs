@@ -6,6 +6,9 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::startup::Application;
+{%- if database %}
+use crate::startup::DATABASE_HINT;
+{%- endif %}
 
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -62,7 +65,7 @@ impl Command {
             Self::Healthcheck { ready } => crate::health::probe(config.port, ready).await,
 {%- endif %}
 {%- if database %}
-            Self::Migrate => crate::db::migrate(&config.database).await,
+            Self::Migrate => crate::db::migrate(&config.database, DATABASE_HINT).await,
 {%- endif %}
         }
     }

@@ -17,6 +17,14 @@ use crate::http;
 use crate::server;
 use crate::state::AppState;
 
+{%- if database and compose %}
+/// What a database error suggests: the PostgreSQL that `compose.yaml` runs on this machine.
+pub const DATABASE_HINT: &str = "for the compose PostgreSQL: `docker compose up -d --wait db`";
+{%- elsif database %}
+/// What a database error suggests.
+pub const DATABASE_HINT: &str = "check that PostgreSQL runs there and that database.url names it";
+{%- endif %}
+
 /// A service bound to its port, ready to serve.
 pub struct Application {
     listener: TcpListener,
@@ -36,7 +44,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
 {%- if database %}
         // Lazy: the service starts, and `/livez` answers, while the database is still away.
-        let db = crate::db::pool(&config.database).await?;
+        let db = crate::db::pool(&config.database, DATABASE_HINT).await?;
 {%- endif %}
         let state = AppState {
             // What each part's handlers share, as `state.rs` lists it.
@@ -48,7 +56,7 @@ impl Application {
 {%- endif %}
         };
 {%- if health and database %}
-        crate::db::readiness::register(&state.readiness, &state.db);
+        crate::db::readiness::register(&state.readiness, &state.db, DATABASE_HINT);
 {%- endif %}
 {%- if metrics %}
         let metrics =

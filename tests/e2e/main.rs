@@ -10,7 +10,8 @@
 //!   finishing, idle and stuck connections) and the `healthcheck` command;
 //! - `drain`: keep-alive clients sending through SIGTERM, the drain delay and the listener's
 //!   close, losing no request;
-//! - `outage`: a database outage staged with a TCP proxy between the service and PostgreSQL.
+//! - `outage`: a database outage staged with a TCP proxy between the service and PostgreSQL;
+//! - `database_errors`: a database that cannot be reached, named with where, why and what to do.
 //!
 //! The render is built once (in target/renders, like tests/build.rs) and shared by every test.
 //! Tests run on parallel threads: each one has its own free ports and, where it writes or needs
@@ -22,6 +23,7 @@
 
 mod api;
 mod config;
+mod database_errors;
 mod drain;
 mod outage;
 mod secrets;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::startup::Application;
+use crate::startup::DATABASE_HINT;
 
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -46,7 +47,7 @@ impl Command {
                 Ok(())
             }
             Self::Healthcheck { ready } => crate::health::probe(config.port, ready).await,
-            Self::Migrate => crate::db::migrate(&config.database).await,
+            Self::Migrate => crate::db::migrate(&config.database, DATABASE_HINT).await,
         }
     }
 }

@@ -16,6 +16,8 @@ use crate::config::{Config, HttpConfig};
 use crate::http;
 use crate::server;
 use crate::state::AppState;
+/// What a database error suggests: the PostgreSQL that `compose.yaml` runs on this machine.
+pub const DATABASE_HINT: &str = "for the compose PostgreSQL: `docker compose up -d --wait db`";
 
 /// A service bound to its port, ready to serve.
 pub struct Application {
@@ -33,13 +35,13 @@ impl Application {
     /// that cannot work never accepts a connection.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // Lazy: the service starts, and `/livez` answers, while the database is still away.
-        let db = crate::db::pool(&config.database).await?;
+        let db = crate::db::pool(&config.database, DATABASE_HINT).await?;
         let state = AppState {
             // What each part's handlers share, as `state.rs` lists it.
             readiness: crate::health::Readiness::default(),
             db,
         };
-        crate::db::readiness::register(&state.readiness, &state.db);
+        crate::db::readiness::register(&state.readiness, &state.db, DATABASE_HINT);
         let metrics =
             crate::prometheus::Exposition::bind(config.host, config.metrics.port, &config.http)
                 .await?;

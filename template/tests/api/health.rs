@@ -19,6 +19,9 @@ use {{crate_name}}::config::DatabaseConfig;
 use {{crate_name}}::db;
 {% endif -%}
 use {{crate_name}}::health;
+{%- if database %}
+use {{crate_name}}::startup::DATABASE_HINT;
+{%- endif %}
 
 {% if database -%}
 use crate::helpers::{spawn_app, spawn_app_on, spawn_app_with, url_of};
@@ -67,7 +70,7 @@ async fn readyz_fails_until_the_migrations_are_applied(db: PgPool) {
         url: Some(SecretString::from(url_of(&db))),
         ..DatabaseConfig::default()
     };
-    db::migrate(&config).await.unwrap();
+    db::migrate(&config, DATABASE_HINT).await.unwrap();
 
     // The same process, no restart.
     passing_health_json(app.get("/readyz").await).await;
@@ -94,7 +97,13 @@ async fn without_the_database_readyz_fails_fast_and_livez_still_passes() {
     assert!(!body.contains("hunter2"), "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["status"], "fail");
-    assert_eq!(body["checks"]["postgres:responseTime"][0]["status"], "fail");
+    let check = &body["checks"]["postgres:responseTime"][0];
+    assert_eq!(check["status"], "fail");
+    // Where it tried and why, with what to do: never the password.
+    let output = check["output"].as_str().unwrap_or_default();
+    for said in ["127.0.0.1:1", "connection refused", DATABASE_HINT] {
+        assert!(output.contains(said), "{said:?} missing from {output:?}");
+    }
     assert_eq!(live.status(), StatusCode::OK);
 }
 {%- else %}

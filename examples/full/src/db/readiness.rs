@@ -3,37 +3,47 @@
 //! (`postgres:migrations`)? The second needs the first.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
+use super::{cause_of, diagnose, unreachable};
 use crate::health::{Check, Checks, PING_TIMEOUT, Readiness, Status};
 
-/// Makes `/readyz` ask PostgreSQL, through `pool`, on every call.
-pub fn register(readiness: &Readiness, pool: &PgPool) {
+/// The part of [`PING_TIMEOUT`] kept for finding out why PostgreSQL did not answer.
+const DIAGNOSIS_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Makes `/readyz` ask PostgreSQL, through `pool`, on every call. `hint` ends the check's output
+/// when PostgreSQL cannot be reached: what to do.
+pub fn register(readiness: &Readiness, pool: &PgPool, hint: &'static str) {
     let pool = pool.clone();
-    readiness.depends_on(move || checks(pool.clone()));
+    readiness.depends_on(move || checks(pool.clone(), hint));
 }
 
-async fn checks(pool: PgPool) -> Checks {
+async fn checks(pool: PgPool, hint: &'static str) -> Checks {
     let started = Instant::now();
-    let pending = tokio::time::timeout(PING_TIMEOUT, super::pending_migrations(&pool)).await;
+    let ping = PING_TIMEOUT - DIAGNOSIS_TIMEOUT;
+    let pending = tokio::time::timeout(ping, super::pending_migrations(&pool)).await;
     let elapsed = started.elapsed();
     let pending = match pending {
         Ok(Ok(pending)) => pending,
         failed => {
-            let error = match failed {
-                Ok(Err(error)) => format!("{error:#}"),
-                _ => format!("no answer within {PING_TIMEOUT:?}"),
+            let options = pool.connect_options();
+            let cause = match failed {
+                Ok(Err(error)) if !matches!(error, sqlx::Error::PoolTimedOut) => {
+                    cause_of(&error, &options)
+                }
+                _ => diagnose(&options, DIAGNOSIS_TIMEOUT).await,
             };
-            // The details go to the log, which only operators read; probes get the gist.
-            tracing::warn!(error, "readiness: PostgreSQL check failed");
+            // Where and why, never the password: the output says what to fix.
+            let output = unreachable(&options, &cause, hint);
+            tracing::warn!(error = %output, "readiness: PostgreSQL check failed");
             let failed = Check {
                 component_type: "datastore",
                 status: Status::Fail,
                 observed_value: None,
                 observed_unit: None,
-                output: Some("PostgreSQL did not answer".to_owned()),
+                output: Some(output),
             };
             return BTreeMap::from([("postgres:responseTime".to_owned(), vec![failed])]);
         }

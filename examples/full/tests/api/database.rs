@@ -7,6 +7,7 @@ use sqlx::PgPool;
 
 use full_service::config::DatabaseConfig;
 use full_service::db;
+use full_service::startup::DATABASE_HINT;
 
 use crate::helpers::url_of;
 
@@ -20,7 +21,7 @@ fn config_for(db: &PgPool) -> DatabaseConfig {
 
 #[sqlx::test]
 async fn migrating_again_changes_nothing(db: PgPool) {
-    let again = db::migrate(&config_for(&db)).await;
+    let again = db::migrate(&config_for(&db), DATABASE_HINT).await;
 
     assert!(again.is_ok(), "{again:?}");
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
@@ -33,7 +34,7 @@ async fn migrating_again_changes_nothing(db: PgPool) {
 #[sqlx::test(migrations = false)]
 async fn pending_migrations_are_those_not_applied_yet(db: PgPool) {
     let before = db::pending_migrations(&db).await.unwrap();
-    db::migrate(&config_for(&db)).await.unwrap();
+    db::migrate(&config_for(&db), DATABASE_HINT).await.unwrap();
     let after = db::pending_migrations(&db).await.unwrap();
 
     let compiled: Vec<i64> = db::MIGRATOR.iter().map(|m| m.version).collect();
@@ -54,7 +55,7 @@ async fn migrate_is_not_cut_short_by_the_serving_statement_timeout(db: PgPool) {
         statement_timeout_ms: 100,
         ..config_for(&db)
     };
-    let migrate = tokio::spawn(async move { db::migrate(&config).await });
+    let migrate = tokio::spawn(async move { db::migrate(&config, DATABASE_HINT).await });
     tokio::time::sleep(Duration::from_millis(600)).await;
     lock.commit().await.unwrap();
 
