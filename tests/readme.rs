@@ -105,7 +105,12 @@ impl ComposeDb {
             .env("POSTGRES_HOST_PORT", self.port.to_string())
             .output()
             .expect("run docker compose exec");
-        let containers = docker(&["ps", "-a", "--filter", &format!("label=com.docker.compose.project={}", self.project)]);
+        let containers = docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.project),
+        ]);
         assert!(
             output.status.success(),
             "psql in the compose db: {}\n{}\ncontainers: {}",

@@ -106,7 +106,11 @@ fn a_wrong_password_and_a_missing_database_are_told_apart() {
     };
     let (migrate, said_missing) = failed_migrate("a missing database", &url.to_string());
     let wanted = [missing.as_str(), "does not exist"];
-    assert_says(&said_missing, &wanted, "`migrate` against a missing database");
+    assert_says(
+        &said_missing,
+        &wanted,
+        "`migrate` against a missing database",
+    );
     if let Some(password) = &url.password {
         migrate.assert_never_printed(password, "the password");
     }
