@@ -170,3 +170,34 @@ fn cargo_finds_the_tool_in_this_repository_without_an_error() {
     );
     progress("[update] cargo reads every manifest of this repository without an error");
 }
+
+/// The tool's own unit tests (its modules, in `update/src`) run with every test pass: the tool is
+/// a package of its own, outside this one's `cargo test`.
+#[test]
+fn the_tools_own_unit_tests_pass() {
+    use template_harness::command::{describe_output, run};
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["test", "--locked", "--manifest-path"])
+        .arg(repo_root().join("update").join("Cargo.toml"))
+        .env(
+            "CARGO_TARGET_DIR",
+            repo_root().join("target").join("update"),
+        );
+    let output = run(&mut cmd);
+    let said = text(&output);
+    assert!(
+        output.status.success(),
+        "{}",
+        describe_output("cargo test (update/)", &output)
+    );
+    let passed: usize = said
+        .lines()
+        .filter_map(|line| line.strip_prefix("test result: ok. "))
+        .filter_map(|rest| rest.split(' ').next()?.parse::<usize>().ok())
+        .sum();
+    assert!(passed > 0, "the tool's unit tests did not run:\n{said}");
+    progress(&format!(
+        "[update] the tool's own unit tests: {passed} passed"
+    ));
+}
