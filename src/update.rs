@@ -270,6 +270,23 @@ impl UserService {
         git(&self.dir, args)
     }
 
+    /// Builds every target of the service and runs its own tests against the PostgreSQL server
+    /// at `DATABASE_URL`; panics with cargo's output, naming the service as `what`, unless both
+    /// pass.
+    pub fn builds_and_passes_its_tests(&self, what: &str) {
+        let database_url = crate::postgres::postgres_url();
+        crate::cargo::cargo(&self.dir, &["build", "--all-targets"]);
+        let tested = crate::cargo::cargo_command(&self.dir, &["test"])
+            .env("DATABASE_URL", &database_url)
+            .output()
+            .expect("run cargo test");
+        assert!(
+            tested.status.success(),
+            "{what} fails its own tests:\n{}",
+            describe_output("cargo test", &tested)
+        );
+    }
+
     pub fn commit_all(&self, message: &str) {
         self.git(&["add", "--all"]);
         self.git(&["commit", "--quiet", "-m", message]);

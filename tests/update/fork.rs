@@ -181,20 +181,10 @@ fn an_upstream_release_reaches_a_service_of_the_org_fork_with_the_org_defaults()
 
 #[test]
 fn a_service_of_the_org_fork_builds_and_passes_its_tests_after_the_update() {
-    let database_url = postgres_url();
     let (_upstream, _fork, service, _b, output) = org_chain(CargoGenerate::Pinned);
     assert!(output.status.success(), "{}", text(&output));
     service.commit_all("take upstream's release, through the fork");
 
-    cargo(&service.dir, &["build", "--all-targets"]);
-    let tested = template_harness::cargo::cargo_command(&service.dir, &["test"])
-        .env("DATABASE_URL", &database_url)
-        .output()
-        .expect("run cargo test");
-    assert!(
-        tested.status.success(),
-        "the updated service of the fork fails its own tests:\n{}",
-        text(&tested)
-    );
+    service.builds_and_passes_its_tests("the updated service of the fork");
     progress("[update] the org fork's service after the update: builds, `cargo test` passes");
 }

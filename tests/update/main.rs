@@ -17,7 +17,6 @@ use std::collections::BTreeSet;
 
 use template_harness::cargo::cargo;
 use template_harness::files::list_files;
-use template_harness::postgres::postgres_url;
 use template_harness::render::{CargoGenerate, Generate, repo_root, template_dir};
 use template_harness::report::progress;
 use template_harness::update::{

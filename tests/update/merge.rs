@@ -101,7 +101,6 @@ fn update_merges_template_changes_around_the_users_edits() {
 
 #[test]
 fn an_update_without_conflicts_builds_and_passes_its_tests() {
-    let database_url = postgres_url();
     let history = TemplateHistory::create();
     let service = history.service(NAME, &[], CargoGenerate::Pinned);
     edit_without_conflict(&service);
@@ -115,16 +114,7 @@ fn an_update_without_conflicts_builds_and_passes_its_tests() {
     assert!(output.status.success(), "{}", text(&output));
     service.commit_all("take template revision B");
 
-    cargo(&service.dir, &["build", "--all-targets"]);
-    let tested = template_harness::cargo::cargo_command(&service.dir, &["test"])
-        .env("DATABASE_URL", &database_url)
-        .output()
-        .expect("run cargo test");
-    assert!(
-        tested.status.success(),
-        "the updated service fails its own tests:\n{}",
-        text(&tested)
-    );
+    service.builds_and_passes_its_tests("the updated service");
     progress("[update] A -> B without conflicts: builds, and `cargo test` passes");
 }
 
